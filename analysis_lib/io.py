@@ -1,0 +1,173 @@
+"""Atomic, provenance-carrying reads and writes of labeled results.
+
+Every result that leaves a stage is an :mod:`xarray` object written as netCDF (HDF5
+through ``h5netcdf``). Writes go to a temporary file in the destination folder and are
+renamed into place, so an interrupted run never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+
+ENGINE = "h5netcdf"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Return the SHA-256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_array(array: np.ndarray) -> str:
+    """Return the SHA-256 hex digest of an array's dtype, shape and bytes."""
+    array = np.ascontiguousarray(array)
+    digest = hashlib.sha256()
+    digest.update(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def provenance(params: Mapping[str, Any] | None = None, **inputs: str) -> dict[str, str]:
+    """Build provenance attrs: package version, parameters as JSON, input hashes.
+
+    Parameters
+    ----------
+    params : mapping, optional
+        Parameters of the stage; stored as sorted JSON under ``params``.
+    **inputs : str
+        Named input hashes, stored as ``input_<name>_sha256``.
+
+    Returns
+    -------
+    dict
+        Attributes ready to merge into an xarray object's ``attrs``.
+    """
+    attrs = {
+        "analysis_lib_version": __version__,
+        "params": json.dumps(dict(params or {}), sort_keys=True, default=str),
+    }
+    for name, digest in inputs.items():
+        attrs[f"input_{name}_sha256"] = digest
+    return attrs
+
+
+def _netcdf_safe_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    safe = {}
+    for key, value in attrs.items():
+        if isinstance(value, bool):
+            safe[key] = int(value)
+        elif isinstance(value, (dict, list, tuple)) and not (
+            isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value)
+        ):
+            safe[key] = json.dumps(value, sort_keys=True, default=str)
+        elif value is None:
+            safe[key] = "None"
+        else:
+            safe[key] = value
+    return safe
+
+
+def _prepare(obj: xr.Dataset | xr.DataArray) -> xr.Dataset:
+    ds = obj.to_dataset(name=obj.name or "data") if isinstance(obj, xr.DataArray) else obj
+    ds = ds.copy()
+    ds.attrs = _netcdf_safe_attrs(ds.attrs)
+    for name in ds.variables:
+        ds[name].attrs = _netcdf_safe_attrs(ds[name].attrs)
+    return ds
+
+
+def write_netcdf(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike[str]) -> Path:
+    """Write an xarray object to netCDF atomically.
+
+    Booleans and nested attrs are converted to netCDF-safe values (ints, JSON strings).
+    A DataArray is stored as a one-variable Dataset named after it.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    ds = _prepare(obj)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=True)
+    return Path(path)
+
+
+def read_netcdf(path: str | os.PathLike[str], *, variable: str | None = None):
+    """Read a netCDF result fully into memory.
+
+    Parameters
+    ----------
+    path : path-like
+        File written by :func:`write_netcdf` (or any netCDF4/HDF5 file).
+    variable : str, optional
+        Return only this data variable as a DataArray.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When the file cannot be read as netCDF or lacks ``variable``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with xr.open_dataset(path, engine=ENGINE) as ds:
+            ds = ds.load()
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable netCDF file ({exc})") from exc
+    if variable is None:
+        return ds
+    if variable not in ds:
+        raise ValueError(f"{path}: has no variable {variable!r}; it holds {sorted(ds.data_vars)}")
+    return ds[variable]

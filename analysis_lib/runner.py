@@ -1,0 +1,123 @@
+"""Execute parameterized notebooks with papermill.
+
+Notebooks live in ``notebooks/`` as py:percent text files (jupytext). Each has one
+cell tagged ``parameters``. :func:`execute_notebook` reads the text file with jupytext
+into a :class:`nbformat.NotebookNode`, hands it to papermill, which injects the given
+parameters after the ``parameters`` cell, executes it and writes the executed
+``.ipynb`` atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .io import atomic_path
+
+PARAMETERS_TAG = "parameters"
+
+
+def read_notebook(path: str | os.PathLike[str]):
+    """Read a py:percent (or ``.ipynb``) notebook into a NotebookNode.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        When the notebook has no cell tagged ``parameters``.
+    """
+    import jupytext
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such notebook")
+    nb = jupytext.read(path, fmt="py:percent" if path.suffix == ".py" else None)
+    for cell in nb.cells:  # papermill expects every cell to carry a tags list
+        cell.metadata.setdefault("tags", [])
+    tagged = [c for c in nb.cells if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(
+            f"{path}: needs exactly one cell tagged {PARAMETERS_TAG!r}, found {len(tagged)}"
+        )
+    nb.metadata.setdefault(
+        "kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"}
+    )
+    return nb
+
+
+def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return the default parameters declared in a notebook's ``parameters`` cell."""
+    from papermill.inspection import _infer_parameters
+
+    nb = read_notebook(path)
+    return {p.name: p.default for p in _infer_parameters(nb)}
+
+
+def execute_notebook(
+    path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    kernel_name: str = "python3",
+    cwd: str | os.PathLike[str] | None = None,
+    progress_bar: bool = True,
+    timeout: int | None = 1800,
+) -> Path:
+    """Execute a notebook with papermill and write the executed ``.ipynb`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        py:percent (``.py``) or ``.ipynb`` notebook with a ``parameters`` cell.
+    output : path-like
+        Where the executed notebook is written (``.ipynb``).
+    parameters : mapping, optional
+        Values injected after the ``parameters`` cell. Unknown names raise.
+    kernel_name : str
+        Jupyter kernel to run.
+    cwd : path-like, optional
+        Working directory of the kernel (default: the notebook's folder).
+    progress_bar : bool
+        Show papermill's per-cell progress bar.
+    timeout : int, optional
+        Per-cell timeout in seconds.
+
+    Returns
+    -------
+    pathlib.Path
+        ``output``.
+
+    Raises
+    ------
+    ValueError
+        When a parameter is not declared in the notebook's ``parameters`` cell.
+    papermill.PapermillExecutionError
+        When a cell fails; nothing is written at ``output``.
+    """
+    import papermill as pm
+
+    path = Path(path)
+    nb = read_notebook(path)
+    parameters = dict(parameters or {})
+    declared = notebook_parameters(path)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
+        )
+    output = Path(output)
+    with atomic_path(output.with_suffix(".ipynb")) as tmp:
+        pm.execute_notebook(
+            nb,
+            str(tmp),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd or path.parent),
+            progress_bar=progress_bar,
+            execution_timeout=timeout,
+            report_mode=False,
+        )
+    return output.with_suffix(".ipynb")
