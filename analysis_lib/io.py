@@ -32,7 +32,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -137,7 +139,7 @@ def write_netcdf(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike[str]) -
     """
     ds = _prepare(obj)
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine=ENGINE, invalid_netcdf=True)
+        ds.to_netcdf(tmp, engine=ENGINE)
     return Path(path)
 
 
