@@ -1,0 +1,18 @@
+"""Voxel-wise encoding with atoms as fixed regressors, and valid statistical inference.
+
+Public API
+----------
+:func:`fit_encoding`
+    per subject: OLS / AR(1) GLM, autocorrelation-respecting permutation nulls
+    (circular shifts, phase randomization), max-statistic FWE, BH FDR, blocked ridge CV.
+:func:`group_encoding`
+    across subjects: one-sample t maps, sign-flip permutations, FWE, FDR, reliability.
+:mod:`~analysis_lib.encoding.spaces`
+    BOLD from NIfTI + mask, CIFTI, GIfTI, ROI tables; maps back to NIfTI/CIFTI/GIfTI.
+"""
+
+from .core import fit_encoding
+from .group import group_encoding
+from .nulls import fdr_bh
+
+__all__ = ["fdr_bh", "fit_encoding", "group_encoding"]
