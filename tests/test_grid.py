@@ -1,0 +1,115 @@
+"""The notebook grid runner: expansion, hashing, resume, failures, dask scheduling."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from analysis_lib import grid
+
+NOTEBOOK = textwrap.dedent(
+    """\
+    # %% tags=["parameters"]
+    x = 1
+    fail = False
+    results_dir = "."
+    run_id = "default"
+
+    # %%
+    import json, pathlib
+    if fail:
+        raise RuntimeError("asked to fail")
+    out = pathlib.Path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "value.json").write_text(json.dumps({"x2": x * 2, "run_id": run_id}))
+    print(x * 2)
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "notebooks" / "double.py").write_text(NOTEBOOK)
+    (tmp_path / "inputs.txt").write_text("input v1")
+    cfg = {
+        "grids": [
+            {
+                "name": "demo",
+                "notebook": "notebooks/double.py",
+                "inputs": ["inputs.txt"],
+                "parameters": {"x": [1, 2], "fail": [False]},
+            }
+        ]
+    }
+    path = tmp_path / "configs" / "grid.yaml"
+    path.write_text(json.dumps(cfg))  # JSON is valid YAML
+    return tmp_path, path
+
+
+def test_expand_names_and_paths(project):
+    root, path = project
+    runs = grid.expand(grid.load_config(path))
+    assert [r.run_id for r in runs] == ["x=1_fail=False", "x=2_fail=False"]
+    assert runs[0].output == root / "book" / "runs" / "demo" / "x=1_fail=False.ipynb"
+    assert runs[0].parameters["results_dir"] == str(root / "results" / "demo" / "x=1_fail=False")
+
+
+def test_bad_config_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grids: [ {name: a} ]")
+    with pytest.raises(ValueError, match=r"bad\.yaml.*notebook"):
+        grid.load_config(bad)
+    bad.write_text("grids:\n  - {name: a, notebook: n.py, parameters: {x: 3}}")
+    with pytest.raises(ValueError, match="non-empty list"):
+        grid.load_config(bad)
+    with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
+        grid.load_config(tmp_path / "nope.yaml")
+
+
+def test_grid_runs_on_a_scheduler_then_skips_then_reruns_changed(project):
+    from distributed import LocalCluster
+
+    root, path = project
+    runs = grid.expand(grid.load_config(path))
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+    ) as cluster:
+        first = grid.run_grid(runs, scheduler=cluster.scheduler_address, progress=False)
+        assert [r.status for r in first] == ["done", "done"], grid.summarize(first)
+        value = json.loads((runs[1].results / "value.json").read_text())
+        assert value == {"x2": 4, "run_id": "x=2_fail=False"}
+        second = grid.run_grid(runs, scheduler=cluster.scheduler_address, progress=False)
+        assert [r.status for r in second] == ["skipped", "skipped"]
+        # Changing an input invalidates every run that declares it.
+        (root / "inputs.txt").write_text("input v2")
+        runs = grid.expand(grid.load_config(path))
+        third = grid.run_grid(runs, scheduler=cluster.scheduler_address, progress=False)
+        assert [r.status for r in third] == ["done", "done"]
+
+
+def test_failed_run_is_reported_and_others_go_on(project):
+    _root, path = project
+    cfg = grid.load_config(path)
+    cfg["grids"][0]["parameters"]["fail"] = [False, True]
+    runs = grid.expand(cfg)
+    results = grid.run_grid(runs, workers=1, progress=False)
+    status = {r.run_id: r.status for r in results}
+    assert status == {
+        "x=1_fail=False": "done",
+        "x=1_fail=True": "failed",
+        "x=2_fail=False": "done",
+        "x=2_fail=True": "failed",
+    }
+    failed = [r for r in results if r.status == "failed"]
+    assert "asked to fail" in failed[0].error
+    assert not failed[0].error.startswith("Traceback")
+    assert not runs[1].output.exists() and not runs[1].record.exists()
+    assert "2 done, 0 skipped, 2 failed" in grid.summarize(results)
