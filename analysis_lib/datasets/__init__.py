@@ -76,6 +76,30 @@ DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
         DatasetInfo(
+            "phantom-story",
+            "analysis_lib.datasets.phantom",
+            None,
+            (("kind", "story"),),
+            "fsLR32k",
+            "simulated story listening, networks driven by word-level features",
+        ),
+        DatasetInfo(
+            "phantom-movie",
+            "analysis_lib.datasets.phantom",
+            None,
+            (("kind", "movie"),),
+            "fsLR32k",
+            "simulated movie watching, networks driven by visual and caption features",
+        ),
+        DatasetInfo(
+            "phantom-null",
+            "analysis_lib.datasets.phantom",
+            None,
+            (("kind", "null"),),
+            "fsLR32k",
+            "simulated noise only (same noise model, no stimulus-driven signal)",
+        ),
+        DatasetInfo(
             "alice",
             "analysis_lib.datasets.alice",
             None,
