@@ -107,6 +107,14 @@ DATASETS: dict[str, DatasetInfo] = {
             "roi",
             "Brennan et al. (2016) Alice listening fMRI, 6 ROIs (real)",
         ),
+        DatasetInfo(
+            "narratives",
+            "analysis_lib.datasets.narratives",
+            "task",
+            (),
+            "MNI152NLin2009cAsym",
+            "Narratives, OpenNeuro ds002345 (real, BIDS), e.g. narratives:pieman",
+        ),
     )
 }
 
