@@ -46,7 +46,7 @@ class FakeMovie:
     name: str
     frames: np.ndarray
     frame_times: np.ndarray
-    text: list = field(default_factory=list)
+    texts: list = field(default_factory=list)
     tr: float = 1.0
     n_volumes: int = 0
     t0: float = 0.0

@@ -174,3 +174,23 @@ def test_bad_options():
     unpunctuated.words["word"] = unpunctuated.words["word"].str.strip(".,;:!?")
     with pytest.raises(ValueError, match="punctuated"):
         phantom.load("sub-01", "story", stimulus_object=unpunctuated, cache=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "stim"), [("phantom-story", "default-story"), ("phantom-movie", "default-movie")]
+)
+def test_default_stimuli_drive_the_phantoms(name, stim):
+    from analysis_lib.datasets._bold import check_against_stimulus
+    from analysis_lib.stimuli import load_stimulus
+
+    stimulus = load_stimulus(stim)
+    bold = datasets.load(name, "sub-04", **FAST)
+    check_against_stimulus(bold, stimulus)  # same TR, length and times
+    gt = datasets.ground_truth(name, **FAST)
+    assert gt.attrs["stimulus"] == stim
+    beta = _ols_beta(bold, gt["features"])
+    w = gt["weights"].values
+    labels = gt["network_label"].values
+    for n, f in zip(*np.nonzero(w), strict=True):
+        est = beta[f, labels == n + 1].mean()
+        assert np.sign(est) == np.sign(w[n, f]), (gt["network"].values[n], f, est)

@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..io import provenance, read_netcdf, sha256_array, write_netcdf
@@ -415,11 +416,11 @@ def _movie_frames(stimulus: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _movie_captions(stimulus: Any) -> list[str]:
-    for attr in ("text", "captions", "text_per_tr"):
+    for attr in ("texts", "text_per_tr", "text"):
         value = getattr(stimulus, attr, None)
         if callable(value):
             value = value()
-        if value is not None:
+        if value is not None and not isinstance(value, str | pd.DataFrame):
             return [str(v) if v is not None else "" for v in list(value)]
     raise ValueError(f"movie stimulus {getattr(stimulus, 'name', '')!r} exposes no text per TR")
 
