@@ -303,9 +303,10 @@ def _assemble(atoms_da, bold_da, design, *, locals_, validity, params, spec) -> 
     if params["noise_model"] == "ar1":
         data["ar1_rho"] = ("voxel", locals_["rho"])
     ds = xr.Dataset(data, coords=coords)
+    space_attrs = {k: bold_da.attrs[k] for k in ("space", "affine", "shape") if k in bold_da.attrs}
     for name, (long_name, units) in _ATTRS.items():
         if name in ds:
-            ds[name].attrs.update(long_name=long_name, units=units)
+            ds[name].attrs.update(long_name=long_name, units=units, **space_attrs)
     ds.attrs.update(
         {
             k: v

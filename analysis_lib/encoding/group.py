@@ -190,8 +190,9 @@ def group_encoding(
         "reliability_mean_map": ("Spearman-Brown reliability of the group-mean map", "1"),
         "n_subjects_valid": ("subjects with a finite map at the voxel", "1"),
     }
+    space_attrs = {k: ref.attrs[k] for k in ("space", "affine", "shape") if k in ref.attrs}
     for name, (long_name, units) in attrs.items():
-        ds[name].attrs.update(long_name=long_name, units=units)
+        ds[name].attrs.update(long_name=long_name, units=units, **space_attrs)
     ds.attrs.update(
         {k: v for k, v in ref.attrs.items() if k in ("space", "affine", "shape", "dataset")}
     )
