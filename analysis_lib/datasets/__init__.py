@@ -115,6 +115,14 @@ DATASETS: dict[str, DatasetInfo] = {
             "MNI152NLin2009cAsym",
             "Narratives, OpenNeuro ds002345 (real, BIDS), e.g. narratives:pieman",
         ),
+        DatasetInfo(
+            "hcp-movie",
+            "analysis_lib.datasets.hcp_movie",
+            "run",
+            (),
+            "fsLR32k",
+            "HCP 7T movie watching, CIFTI dtseries (real), e.g. hcp-movie:MOVIE1",
+        ),
     )
 }
 
