@@ -1,0 +1,341 @@
+"""Atom-map to network correspondence: thresholding, Dice overlap, spatial-null p values.
+
+For each atom map ``m`` (signed statistics over voxels) the significant voxels are
+
+.. math:: A^+ = \\{v : p_v < \\alpha,\\ m_v > 0\\}, \\quad A^- = \\{v : p_v < \\alpha,\\ m_v < 0\\}
+
+(or ``|m_v| > t`` for a plain statistic threshold), and with the voxels ``N`` of a network
+the Dice coefficient, as in the Network Correspondence Toolbox (Kong et al. 2025), is
+
+.. math:: D(A, N) = \\frac{2\\,|A \\cap N|}{|A| + |N|}.
+
+With ``sign="both"`` (default) the statistic is ``D = max(D(A^+, N), D(A^-, N))`` and its
+polarity is recorded; ``"positive"``, ``"negative"`` and ``"abs"`` (``A^+ \\cup A^-``) use one
+set. Its p value is ``(1 + #{null >= observed}) / (1 + n_perm)`` from the same statistic
+computed on spatial-null maps (:mod:`analysis_lib.networks.nulls`: spins for grayordinates,
+3-D phase randomisation for volumes). ``p_fdr`` are Benjamini-Hochberg q values over all
+(atom, network) pairs. Each atom is assigned to the network with the largest Dice among
+those with ``p_fdr < alpha_assign``, or to ``"none"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.stats import false_discovery_control
+from tqdm.auto import tqdm
+
+from ..io import provenance, sha256_array
+from .atlases import N_CORTEX, network_table, space_kind
+from .nulls import PhaseRandomNull, SpinNull, sphere_coordinates
+
+SIGNS = ("both", "positive", "negative", "abs")
+NONE = "none"
+
+
+def threshold_maps(
+    stat: xr.DataArray,
+    pvalues: xr.DataArray | None = None,
+    *,
+    threshold: float = 0.05,
+) -> xr.DataArray:
+    """Return signed significance maps (-1, 0, +1), dims of ``stat``.
+
+    Parameters
+    ----------
+    stat : DataArray (atom, voxel)
+        Signed statistic (t values, betas).
+    pvalues : DataArray (atom, voxel), optional
+        Corrected p or q values; a voxel is significant when ``p < threshold``.
+        Without them, when ``|stat| > threshold``.
+    threshold : float
+        The alpha level (with ``pvalues``) or the statistic threshold.
+    """
+    values = np.asarray(stat.values, dtype=float)
+    if pvalues is not None:
+        if pvalues.shape != stat.shape:
+            raise ValueError(
+                f"p values have shape {pvalues.shape}, the statistic {stat.shape}; "
+                "they must be the same (atom, voxel) grid"
+            )
+        pv = np.asarray(pvalues.transpose(*stat.dims).values, dtype=float)
+        sig = np.isfinite(pv) & (pv < threshold)
+    else:
+        sig = np.abs(values) > threshold
+    sig &= np.isfinite(values)
+    out = np.where(sig, np.sign(np.where(sig, values, 0.0)), 0.0).astype(np.int8)
+    return stat.copy(data=out).rename("significant")
+
+
+def dice(a: np.ndarray, networks: np.ndarray) -> np.ndarray:
+    """Dice coefficient of binary maps with binary network masks.
+
+    Parameters
+    ----------
+    a : numpy.ndarray of bool, shape (..., n_voxel)
+    networks : numpy.ndarray of bool, shape (n_voxel, n_network)
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n_network)
+        ``2 |A ∩ N| / (|A| + |N|)``; 0 where both are empty.
+    """
+    a = np.asarray(a, dtype=np.float32)
+    net = np.asarray(networks, dtype=np.float32)
+    inter = a @ net
+    denom = a.sum(-1, keepdims=True) + net.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(denom > 0, 2 * inter / denom, 0.0)
+    return out
+
+
+def _statistic(ternary: np.ndarray, onehot: np.ndarray, sign: str):
+    """Dice statistic and polarity for ternary maps (..., voxel)."""
+    if sign == "abs":
+        d = dice(ternary != 0, onehot)
+        return d, np.zeros(d.shape, np.int8), d, d
+    pos = dice(ternary > 0, onehot)
+    neg = dice(ternary < 0, onehot)
+    if sign == "positive":
+        return pos, np.ones(pos.shape, np.int8), pos, neg
+    if sign == "negative":
+        return neg, -np.ones(neg.shape, np.int8), pos, neg
+    stat = np.maximum(pos, neg)
+    polarity = np.where(neg > pos, -1, 1).astype(np.int8)
+    return stat, polarity, pos, neg
+
+
+def _align(maps: xr.DataArray, atlas: xr.Dataset) -> np.ndarray:
+    """Return the atlas label of each voxel of ``maps`` (0 = none); error if grids differ."""
+    kind = space_kind(maps)
+    if kind != space_kind(atlas):
+        raise ValueError(
+            f"maps are in {kind} space, atlas {atlas.attrs.get('atlas', '?')!r} in "
+            f"{space_kind(atlas)} space"
+        )
+    if kind == "grayordinate":
+        lut = dict(
+            zip(atlas["grayordinate"].values.tolist(), atlas["label"].values.tolist(), strict=True)
+        )
+        return np.array([lut.get(int(g), 0) for g in maps["grayordinate"].values], np.int32)
+    if kind == "volume":
+        for key in ("shape", "affine"):
+            a, b = np.asarray(atlas.attrs.get(key), float), np.asarray(maps.attrs.get(key), float)
+            if a.shape != b.shape or not np.allclose(a, b):
+                raise ValueError(
+                    f"atlas grid {key} {a.tolist()} differs from the maps' {b.tolist()}: "
+                    "resample explicitly with analysis_lib.networks.resample_atlas(atlas, maps) "
+                    "or load_atlas(name, like=maps)"
+                )
+        shape = tuple(int(s) for s in maps.attrs["shape"])
+        full = np.zeros(int(np.prod(shape)), np.int32)
+        fa = np.ravel_multi_index([atlas[c].values.astype(int) for c in "ijk"], shape)
+        full[fa] = atlas["label"].values
+        fm = np.ravel_multi_index([maps[c].values.astype(int) for c in "ijk"], shape)
+        return full[fm]
+    raise ValueError("ROI-table maps cannot be matched to a network atlas")
+
+
+def _maps_from_group(group: xr.Dataset, correction: str) -> tuple[xr.DataArray, xr.DataArray]:
+    key = {"fdr": "qvalue", "fwe": "pvalue_fwe"}.get(correction)
+    if key is None:
+        raise ValueError(f"correction must be 'fdr' or 'fwe', got {correction!r}")
+    for var in ("tstat", key):
+        if var not in group:
+            raise ValueError(
+                f"group results lack {var!r} (needed for correction={correction!r}); "
+                f"they hold {sorted(group.data_vars)}"
+            )
+    return group["tstat"], group[key]
+
+
+def correspondence(
+    maps: xr.DataArray | xr.Dataset,
+    atlas: xr.Dataset,
+    *,
+    threshold: float = 0.05,
+    pvalues: xr.DataArray | None = None,
+    correction: str = "fdr",
+    sign: str = "both",
+    n_perm: int = 1000,
+    seed: int = 0,
+    null: str = "auto",
+    subcortex: str = "exclude",
+    alpha_assign: float = 0.05,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Dice overlap of thresholded atom maps with every network and spatial-null p values.
+
+    Parameters
+    ----------
+    maps : DataArray (atom, voxel) or group Dataset
+        Signed atom maps; or the output of ``group_encoding`` (``tstat`` gives the sign,
+        ``qvalue`` or ``pvalue_fwe`` the significance, see ``correction``).
+    atlas : Dataset
+        From :func:`~analysis_lib.networks.load_atlas`, on the same voxel grid (resample
+        explicitly otherwise).
+    threshold : float
+        Alpha for p values, or the |statistic| threshold when no p values are given.
+    pvalues : DataArray (atom, voxel), optional
+        Corrected p values for a DataArray ``maps``.
+    correction : {"fdr", "fwe"}
+        Which p values of a group Dataset to use.
+    sign : {"both", "positive", "negative", "abs"}
+        Which significant voxels enter the Dice statistic (see module docstring).
+    n_perm : int
+        Number of spatial-null maps (0 skips the test; p is then NaN).
+    seed : int
+    null : {"auto", "spin", "phase"}
+        ``auto``: spins for grayordinates, phase randomisation for volumes.
+    subcortex : {"exclude", "fixed"}
+        Grayordinate data only: drop subcortical grayordinates from the test, or keep
+        them fixed in every spin.
+    alpha_assign : float
+        Level of ``p_fdr`` for assigning an atom to a network.
+    progress : bool
+        Show a progress bar over null chunks.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dice``, ``dice_positive``, ``dice_negative``, ``polarity``, ``p``, ``p_fdr``,
+        ``null_mean`` (atom, network); ``assignment`` (atom, str network name or "none"),
+        ``n_significant`` (atom); ``coverage`` (network, share of network voxels in the
+        significant set of at least one atom); ``network_size`` (network).
+    """
+    if sign not in SIGNS:
+        raise ValueError(f"sign must be one of {SIGNS}, got {sign!r}")
+    if subcortex not in ("exclude", "fixed"):
+        raise ValueError(f"subcortex must be 'exclude' or 'fixed', got {subcortex!r}")
+    if isinstance(maps, xr.Dataset):
+        maps, pvalues = _maps_from_group(maps, correction)
+    if "atom" not in maps.dims or "voxel" not in maps.dims or maps.ndim != 2:
+        raise ValueError(f"maps must have dims ('atom', 'voxel'), got {maps.dims}")
+    maps = maps.transpose("atom", "voxel")
+    sig = threshold_maps(maps, pvalues, threshold=threshold)
+    labels = _align(maps, atlas)
+    kind = space_kind(maps)
+    ternary = np.asarray(sig.values, np.int8)
+    keep = np.ones(labels.size, bool)
+    if kind == "grayordinate" and subcortex == "exclude":
+        keep = maps["grayordinate"].values < N_CORTEX
+    ternary_k, labels_k = ternary[:, keep], labels[keep]
+    table = network_table(atlas)
+    ids = np.array(sorted(table), dtype=np.int32)
+    onehot = labels_k[:, None] == ids[None, :]
+    stat, polarity, pos, neg = _statistic(ternary_k, onehot, sign)
+
+    n_atom, n_net = stat.shape
+    exceed = np.zeros((n_atom, n_net))
+    null_sum = np.zeros((n_atom, n_net))
+    method = null
+    if n_perm > 0:
+        gen, method = _null_generator(maps, keep, kind, null, subcortex, n_perm, seed)
+        bar = tqdm(total=n_perm, desc="spatial null", disable=not progress, leave=False)
+        if method == "phase":
+            chunks = gen.null_chunks(ternary_k, np.asarray(maps.values, float)[:, keep])
+        else:
+            chunks = gen.null_chunks(ternary_k)
+        for block in chunks:
+            s, *_ = _statistic(block, onehot, sign)  # (atom, n_rot, network)
+            exceed += (s >= stat[:, None, :] - 1e-12).sum(1)
+            null_sum += s.sum(1)
+            bar.update(block.shape[1])
+        bar.close()
+        p = (1 + exceed) / (1 + n_perm)
+        p[ternary_k.any(1) == 0] = 1.0
+        p_fdr = false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
+        null_mean = null_sum / n_perm
+    else:
+        p = p_fdr = null_mean = np.full(stat.shape, np.nan)
+
+    names = np.array([table[i] for i in ids], dtype=object)
+    assignment = []
+    for a in range(n_atom):
+        ok = (p_fdr[a] < alpha_assign) if n_perm > 0 else np.zeros(n_net, bool)
+        assignment.append(str(names[np.argmax(np.where(ok, stat[a], -1))]) if ok.any() else NONE)
+    union = (ternary_k != 0).any(0)
+    size = onehot.sum(0)
+    coverage = np.where(size > 0, (onehot & union[:, None]).sum(0) / np.maximum(size, 1), np.nan)
+
+    an = ("atom", "network")
+    ds = xr.Dataset(
+        {
+            "dice": (an, stat, {"long_name": f"Dice overlap ({sign})", "units": "1"}),
+            "dice_positive": (an, pos, {"long_name": "Dice of positive voxels", "units": "1"}),
+            "dice_negative": (an, neg, {"long_name": "Dice of negative voxels", "units": "1"}),
+            "polarity": (an, polarity, {"long_name": "sign of the overlapping voxels"}),
+            "p": (an, p, {"long_name": f"spatial-null p value ({method})", "units": "1"}),
+            "p_fdr": (an, p_fdr, {"long_name": "BH q value over atoms x networks"}),
+            "null_mean": (an, null_mean, {"long_name": "mean Dice of null maps"}),
+            "assignment": ("atom", np.array(assignment, dtype=str)),
+            "n_significant": ("atom", (ternary_k != 0).sum(1), {"units": "voxels"}),
+            "coverage": (
+                "network",
+                coverage,
+                {"long_name": "share of network voxels in any atom"},
+            ),
+            "network_size": ("network", size, {"units": "voxels"}),
+        },
+        coords={
+            "atom": maps["atom"].values,
+            "network": names.astype(str),
+            "network_id": ("network", ids),
+        },
+    )
+    ds.attrs.update(
+        provenance(
+            {
+                "threshold": threshold,
+                "correction": correction,
+                "sign": sign,
+                "n_perm": n_perm,
+                "seed": seed,
+                "null": method,
+                "subcortex": subcortex,
+                "alpha_assign": alpha_assign,
+                "atlas": atlas.attrs.get("atlas", "?"),
+            },
+            maps=sha256_array(np.asarray(maps.values)),
+        )
+    )
+    ds.attrs["space"] = maps.attrs.get("space", atlas.attrs.get("space", ""))
+    ds.attrs["atlas"] = atlas.attrs.get("atlas", "?")
+    return ds
+
+
+def _null_generator(maps, keep, kind, null, subcortex, n_perm, seed):
+    if null == "auto":
+        null = "spin" if kind == "grayordinate" else "phase"
+    if null == "spin":
+        if kind != "grayordinate":
+            raise ValueError("spin nulls need grayordinate data (a 'grayordinate' coord)")
+        g = np.asarray(maps["grayordinate"].values, int)
+        cortex = g < N_CORTEX
+        if not cortex.any():
+            raise ValueError("spin nulls need cortical grayordinates; the maps have none")
+        xyz, left = sphere_coordinates(g[cortex])
+        spin = SpinNull(xyz, left, n_perm=n_perm, seed=seed)
+        if subcortex == "exclude":
+            return spin, "spin"
+        return _FixedSubcortexSpin(spin, np.flatnonzero(cortex), g.size), "spin-fixed"
+    if null == "phase":
+        if kind != "volume":
+            raise ValueError("phase-randomisation nulls need volume data (i, j, k coords)")
+        ijk = np.column_stack([maps[c].values for c in "ijk"]).astype(int)[keep]
+        shape = tuple(int(s) for s in maps.attrs["shape"])
+        return PhaseRandomNull(ijk, shape, n_perm=n_perm, seed=seed), "phase"
+    raise ValueError(f"null must be 'auto', 'spin' or 'phase', got {null!r}")
+
+
+class _FixedSubcortexSpin:
+    """Spin the cortical columns, keep the others fixed."""
+
+    def __init__(self, spin: SpinNull, cortex_idx: np.ndarray, n: int):
+        self.spin, self.cortex_idx, self.n = spin, cortex_idx, n
+
+    def null_chunks(self, maps):
+        for idx in self.spin.index_chunks():
+            full = np.broadcast_to(np.arange(self.n), (idx.shape[0], self.n)).copy()
+            full[:, self.cortex_idx] = self.cortex_idx[idx]
+            yield maps[:, full]

