@@ -12,11 +12,18 @@ values. The cartesian product of the values gives the runs::
           subject: [sub-01, sub-02]
         fixed:
           n_atoms: 16
+      - name: study-a-summary
+        notebook: notebooks/12_study_a_summary.py
+        depends_on: [study-a]
 
 Every run is executed with papermill (:func:`analysis_lib.runner.execute_notebook`). It
 receives two extra parameters, ``results_dir`` (where it writes its netCDF results) and
 ``run_id``. Executed notebooks go to ``<runs_dir>/<grid>/<run_id>.ipynb`` and results to
 ``<results_dir>/<grid>/<run_id>/``.
+
+Grids run in the order the configuration lists them; the runs of one grid run in
+parallel. A grid that reads what earlier grids wrote names them in ``depends_on``: their
+runs' hashes enter its own, so it re-runs whenever they change.
 
 A run is **skipped** when a record of a successful run with the same hash exists; the
 hash covers the notebook's text, the parameters, the analysis_lib version and the
@@ -56,6 +63,7 @@ class Run:
     output: Path
     results: Path
     inputs: tuple[Path, ...] = field(default_factory=tuple)
+    upstream: tuple[Run, ...] = field(default_factory=tuple)
 
     @property
     def record(self) -> Path:
@@ -70,6 +78,8 @@ class Run:
         h.update(json.dumps(self.parameters, sort_keys=True, default=str).encode())
         for path in self.inputs:
             h.update(f"{path}:{sha256_file(path)}".encode())
+        for run in self.upstream:
+            h.update(f"{run.grid}/{run.run_id}:{run.digest()}".encode())
         return h.hexdigest()
 
     def is_current(self) -> bool:
@@ -159,8 +169,15 @@ def expand(
     root = Path(root) if root else cfg_path.parent.parent
     runs_dir = Path(runs_dir or config.get("runs_dir") or root / "book" / "runs")
     results_dir = Path(results_dir or config.get("results_dir") or root / "results")
-    runs = []
+    runs: list[Run] = []
+    by_grid: dict[str, list[Run]] = {}
     for grid in config["grids"]:
+        unknown = [d for d in grid.get("depends_on", []) if d not in by_grid]
+        if unknown:
+            raise ValueError(
+                f"grid {grid['name']!r} depends on {unknown}, which are not listed before it"
+            )
+        upstream = tuple(r for d in grid.get("depends_on", []) for r in by_grid[d])
         notebook = (root / grid["notebook"]).resolve()
         if not notebook.exists():
             raise FileNotFoundError(f"grid {grid['name']!r}: notebook {notebook} does not exist")
@@ -184,8 +201,10 @@ def expand(
                     output=runs_dir / grid["name"] / f"{rid}.ipynb",
                     results=results,
                     inputs=inputs,
+                    upstream=upstream,
                 )
             )
+        by_grid[grid["name"]] = [r for r in runs if r.grid == grid["name"]]
     ids = [(r.grid, r.run_id) for r in runs]
     if len(set(ids)) != len(ids):
         raise ValueError("two runs of the same grid have the same id; check the configuration")
@@ -261,19 +280,28 @@ def run_grid(
             )
         client = Client(scheduler or cluster)
         try:
-            futures = client.map(execute_run, todo, pure=False)
             bar = tqdm(total=len(todo), desc="notebook runs", disable=not progress)
-            for future in as_completed(futures):
-                result = future.result()
-                results[(result.grid, result.run_id)] = result
-                bar.update(1)
-                bar.set_postfix_str(f"{result.status}: {result.grid}/{result.run_id}")
+            for stage in _stages(todo):
+                futures = client.map(execute_run, stage, pure=False)
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[(result.grid, result.run_id)] = result
+                    bar.update(1)
+                    bar.set_postfix_str(f"{result.status}: {result.grid}/{result.run_id}")
             bar.close()
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
     return [results[(r.grid, r.run_id)] for r in runs]
+
+
+def _stages(runs: list[Run]) -> list[list[Run]]:
+    """Group runs by grid, keeping the order in which grids first appear."""
+    stages: dict[str, list[Run]] = {}
+    for run in runs:
+        stages.setdefault(run.grid, []).append(run)
+    return list(stages.values())
 
 
 def summarize(results: list[RunResult]) -> str:

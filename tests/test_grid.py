@@ -113,3 +113,20 @@ def test_failed_run_is_reported_and_others_go_on(project):
     assert not failed[0].error.startswith("Traceback")
     assert not runs[1].output.exists() and not runs[1].record.exists()
     assert "2 done, 0 skipped, 2 failed" in grid.summarize(results)
+
+
+def test_depends_on_propagates_changes(project):
+    root, path = project
+    cfg = grid.load_config(path)
+    cfg["grids"].append(
+        {"name": "summary", "notebook": "notebooks/double.py", "depends_on": ["demo"]}
+    )
+    before = grid.expand(cfg)[-1].digest()
+    assert before == grid.expand(cfg)[-1].digest()
+    (root / "inputs.txt").write_text("input v2")
+    assert grid.expand(cfg)[-1].digest() != before
+    cfg["grids"].append(
+        {"name": "bad", "notebook": "notebooks/double.py", "depends_on": ["later"]}
+    )
+    with pytest.raises(ValueError, match="not listed before it"):
+        grid.expand(cfg)
