@@ -119,3 +119,16 @@ def test_missing_data_says_where_it_comes_from(tmp_path, monkeypatch):
         datasets.load("alice", "s18")
     assert "alice/alice_data_shared" in str(info.value)
     assert alice.available() is False
+
+
+@needs_real
+def test_real_alice_matches_the_alice_stimulus():
+    from analysis_lib.stimuli import load_stimulus
+
+    stim = load_stimulus("alice")
+    bold = alice.load("s18", stimulus=stim)  # TR 2 s, 362 volumes from t = 20 s
+    assert bold.sizes["time"] == stim.n_volumes
+    with pytest.warns(UserWarning, match="outside the scan window"):
+        wrong = load_stimulus("alice", n_volumes=300)
+    with pytest.raises(ValueError, match=r"362 volumes but stimulus 'alice' has 300 volumes"):
+        alice.load("s18", stimulus=wrong)

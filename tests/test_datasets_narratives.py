@@ -118,6 +118,10 @@ def test_subjects_runs_words_and_exclusions(root):
     assert narratives.runs(root, "sub-001", "pieman") == [1, 2]
     words = narratives.words("pieman", root=root)
     assert list(words["word"]) == ["I", "began", "the"] and words["onset"].iloc[0] == 15.2
+    bold = narratives.load("sub-001", "pieman", root=root, run=1)
+    story = narratives.story_stimulus(bold, root=root)
+    assert story.tr == 1.5 and story.n_volumes == 282 and story.t0 == 15.0
+    narratives.load("sub-001", "pieman", root=root, run=1, stimulus=story)  # agrees
     (root / "code").mkdir(exist_ok=True)
     (root / "code" / "scan_exclude.json").write_text(
         json.dumps(

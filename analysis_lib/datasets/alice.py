@@ -26,13 +26,14 @@ import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from ..io import provenance
 from ..paths import require_data
-from ._bold import make_bold, source_attrs
+from ._bold import check_against_stimulus, make_bold, source_attrs
 
 NAME = "alice"
 SPACE = "roi"
@@ -177,7 +178,9 @@ def subjects(radius: str | int = "6mm", warn: bool = True) -> list[str]:
     return [s for s in present if s not in defective]
 
 
-def load(subject: str | int, radius: str | int = "6mm", **options) -> xr.DataArray:
+def load(
+    subject: str | int, radius: str | int = "6mm", stimulus: Any | None = None, **options
+) -> xr.DataArray:
     """Load one subject's six ROI time courses.
 
     Parameters
@@ -186,6 +189,9 @@ def load(subject: str | int, radius: str | int = "6mm", **options) -> xr.DataArr
         Subject id, e.g. ``"s18"``.
     radius : {"6mm", "10mm"} or {6, 10}
         ROI sphere radius (6 mm default, as in the paper's main analysis).
+    stimulus : StoryStimulus, optional
+        When given (e.g. ``load_stimulus("alice")``), check that its TR, number of
+        volumes and volume times agree with the data; a ValueError names both values.
 
     Returns
     -------
@@ -212,7 +218,7 @@ def load(subject: str | int, radius: str | int = "6mm", **options) -> xr.DataArr
     table = _read_table(path, N_VOLUMES, len(ROIS))
     if np.all(np.ptp(table, axis=0) == 0):
         raise ValueError(f"{path}: subject {sid} is a defective recording (constant ROIs)")
-    return make_bold(
+    bold = make_bold(
         table,
         volume_times(),
         {"roi": np.array(ROIS)},
@@ -224,6 +230,9 @@ def load(subject: str | int, radius: str | int = "6mm", **options) -> xr.DataArr
         params={"subject": sid, "radius": radius},
         attrs={"radius": radius, "n_discarded_volumes": N_DISCARDED},
     )
+    if stimulus is not None:
+        check_against_stimulus(bold, stimulus)
+    return bold
 
 
 def motion_file(subject: str | int) -> Path:

@@ -520,6 +520,31 @@ def words(task: str, root: str | os.PathLike[str] | None = None) -> pd.DataFrame
     return read_gentle_csv(path)
 
 
+def story_stimulus(bold: xr.DataArray, root: str | os.PathLike[str] | None = None):
+    """The story of a loaded scan as a StoryStimulus on the scan's volume grid.
+
+    Words come from :func:`words` (Gentle ``align.csv``, audio clock); the grid is the
+    one of ``bold`` (TR, number of kept volumes, first kept volume time), so
+    :func:`analysis_lib.datasets._bold.check_against_stimulus` passes by construction.
+    Words before the first kept volume (e.g. during the music) are kept when they lie
+    after the audio onset.
+    """
+    from ..stimuli import make_story
+
+    task = str(bold.attrs["task"])
+    table = words(task, root)
+    times = bold["time"].values
+    return make_story(
+        table,
+        tr=float(bold.attrs["tr"]),
+        n_volumes=int(times.size),
+        t0=float(times[0]),
+        scan_start=0.0,
+        name=f"narratives-{task}",
+        source=str(align_path(find_root(root), task)),
+    )
+
+
 def fetch(
     task: str,
     subjects: list[str],

@@ -585,7 +585,14 @@ def _cache_dir(params: PhantomParams, feats: xr.DataArray) -> Path:
     return data_home() / "phantom" / f"{params.kind}-{key}"
 
 
+@lru_cache(maxsize=8)
+def _features_by_name(params: PhantomParams) -> xr.DataArray:
+    return features(params, None)
+
+
 def _feats_cached(params: PhantomParams, stimulus: Any | None) -> xr.DataArray:
+    if stimulus is None:
+        return _features_by_name(params).copy()
     return features(params, stimulus)
 
 
