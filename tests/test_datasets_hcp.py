@@ -153,3 +153,33 @@ def test_texts_from_captions_and_wordnet(tmp_path):
     assert hcp_movie.texts("MOVIE1", h5, n_volumes=3) == ["dog.n.01", "person.n.01, dog.n.01", ""]
     with pytest.raises(ValueError, match="expected one 2-D dataset for MOVIE2"):
         hcp_movie.texts("MOVIE2", h5, n_volumes=3)
+
+
+def test_movie_frames_and_captions_from_the_run_file(tmp_path):
+    import av
+
+    folder = tmp_path / "Post_20140821_version"
+    folder.mkdir()
+    path = folder / "7T_MOVIE2_HO1_v2.mp4"
+    levels = np.repeat([30, 200, 90, 160, 60, 220], 2)  # brightness per second, 12 s
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=2)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for level in np.repeat(levels, 2):
+            frame = np.full((32, 32, 3), level, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, "rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    captions = tmp_path / "captions.tsv"
+    captions.write_text("onset\tduration\ttext\n2\t1.5\tthe dream\n")
+    movie = hcp_movie.stimulus("MOVIE2", root=tmp_path, captions=captions, size=None, n_volumes=12)
+    assert movie.tr == 1.0 and movie.n_volumes == 12
+    np.testing.assert_allclose(movie.frames.mean(axis=(1, 2, 3)), levels, atol=6)
+    assert movie.texts[2] == "the dream" and movie.texts[3] == "the dream"
+    assert movie.texts[0] == ""
+    with pytest.raises(ValueError, match="fit"):
+        hcp_movie.stimulus("MOVIE2", root=tmp_path, captions=captions)  # 918 s expected
+    with pytest.raises(FileNotFoundError, match=r"7T_MOVIE3_CC2_v2\.mp4"):
+        hcp_movie.stimulus("MOVIE3", root=tmp_path)

@@ -198,3 +198,24 @@ def test_default_stimuli_drive_the_phantoms(name, stim):
     for n, f in zip(*np.nonzero(w), strict=True):
         est = beta[f, labels == n + 1].mean()
         assert np.sign(est) == np.sign(w[n, f]), (gt["network"].values[n], f, est)
+
+
+def test_snr_is_controlled():
+    kw = {"stimulus_object": STORY, "cache": False, "snr": 2.0, **FAST}
+    story = phantom.load("sub-05", "story", **kw).values.astype(float)
+    null = phantom.load("sub-05", "null", **kw).values.astype(float)
+    gt = phantom.ground_truth("story", **kw)
+    baseline = null.mean(axis=0)
+    noise = 100 * (null / baseline - 1)
+    signal = 100 * (story - null) / baseline
+    # unit-variance noise in percent signal change
+    assert 0.85 < np.median(noise.var(axis=0)) < 1.15
+    # signal variance = snr * (voxel weight x subject amplitude)^2 in driven voxels
+    loading = gt["subject_map"].sel(subject="sub-05").values.sum(axis=0)
+    labels = np.argmax(gt["subject_map"].sel(subject="sub-05").values, axis=0) + 1
+    sub_driven = (loading > 0) & (gt["driven"].values[labels - 1] > 0)
+    ratio = signal[:, sub_driven].var(axis=0) / (2.0 * loading[sub_driven] ** 2)
+    np.testing.assert_allclose(ratio, 1.0, rtol=0.02)
+    quiet = (loading > 0) & (gt["driven"].values[labels - 1] == 0)
+    assert sub_driven.sum() > 100 and quiet.sum() > 100
+    assert np.abs(signal[:, quiet]).max() < 1e-6

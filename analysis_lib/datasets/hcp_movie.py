@@ -468,11 +468,14 @@ def stimulus(
     captions: str | os.PathLike[str] | None = None,
     frames_per_tr: int = 1,
     size: int | tuple[int, int] | None = 64,
+    n_volumes: int | None = None,
 ):
     """The run's movie as a :class:`analysis_lib.stimuli.MovieStimulus` (frames + captions).
 
-    Frames are decoded from the movie file with PyAV through
-    :func:`analysis_lib.stimuli.movie_from_video` on the run's grid (TR 1 s).
+    Frames are decoded from ``7T_MOVIE<N>_..._v2.mp4`` (searched under ``root``) with PyAV
+    through :func:`analysis_lib.stimuli.movie_from_video` on the run's grid (TR 1 s,
+    ``n_volumes`` defaulting to the run's volume count; a shorter movie is an error naming
+    both lengths). ``captions`` is a TSV (``onset``, ``duration``, ``text``).
     """
     from ..stimuli import movie_from_video
 
@@ -481,7 +484,7 @@ def stimulus(
         movie_path(run, root),
         captions,
         tr=TR,
-        n_volumes=RUNS[run][2],
+        n_volumes=n_volumes or RUNS[run][2],
         frames_per_tr=frames_per_tr,
         size=size,
         name=f"hcp-{run.lower()}",
