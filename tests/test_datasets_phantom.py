@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 from _phantom_stimuli import fake_movie, fake_story
 
 from analysis_lib import datasets
@@ -43,7 +44,8 @@ def test_deterministic_cached_and_seed_dependent(tmp_path, monkeypatch):
     b = phantom.load("sub-02", "story", stimulus_object=STORY, **FAST)  # writes the cache
     c = phantom.load("sub-02", "story", stimulus_object=STORY, **FAST)  # reads it
     np.testing.assert_array_equal(a.values, b.values)
-    np.testing.assert_array_equal(b.values, c.values)
+    xr.testing.assert_identical(b, c)  # the cached copy: same coords and attrs
+    assert c.attrs == a.attrs and isinstance(c.attrs["tr"], float)
     assert (
         phantom._cache_dir(
             phantom._params("story", **FAST), phantom.features(phantom._params("story"), STORY)
@@ -148,7 +150,8 @@ def test_movie_phantom_recovers_luminance():
 
 
 def test_mni_space_and_yeo_atlas():
-    bold = phantom.load("sub-01", "story", stimulus_object=STORY, space="MNI152-4mm", cache=False)
+    phantom.load("sub-01", "story", stimulus_object=STORY, space="MNI152-4mm")
+    bold = phantom.load("sub-01", "story", stimulus_object=STORY, space="MNI152-4mm")  # cached
     assert bold.attrs["space"] == "MNI152-4mm"
     from nilearn.datasets import load_mni152_brain_mask
 

@@ -215,6 +215,27 @@ def make_bold(
     return xr.DataArray(data, dims=("time", "voxel"), coords=coords, name="bold", attrs=all_attrs)
 
 
+def normalize_attrs(obj: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Dataset:
+    """Restore Python attr types after a netCDF round trip (in place; returns ``obj``).
+
+    ``affine`` becomes a list of 16 floats, ``shape`` a list of 3 ints, ``tr`` a float,
+    and NumPy scalars plain Python numbers.
+    """
+    attrs = obj.attrs
+    for key, value in list(attrs.items()):
+        if key == "affine":
+            attrs[key] = [float(v) for v in np.asarray(value, float).ravel()]
+        elif key == "shape":
+            attrs[key] = [int(v) for v in np.asarray(value).ravel()]
+        elif key == "tr":
+            attrs[key] = float(value)
+        elif isinstance(value, np.integer):
+            attrs[key] = int(value)
+        elif isinstance(value, np.floating):
+            attrs[key] = float(value)
+    return obj
+
+
 def check_timing(
     *,
     what: str,

@@ -75,7 +75,14 @@ import xarray as xr
 
 from ..io import provenance, read_netcdf, sha256_array, write_netcdf
 from ..paths import data_home
-from ._bold import N_GRAYORDINATES, grayordinate_coords, make_bold, volume_attrs, volume_coords
+from ._bold import (
+    N_GRAYORDINATES,
+    grayordinate_coords,
+    make_bold,
+    normalize_attrs,
+    volume_attrs,
+    volume_coords,
+)
 
 GENERATOR_VERSION = "1"
 KINDS = ("story", "movie", "null")
@@ -646,7 +653,7 @@ def load(
     folder = _cache_dir(params, feats)
     path = folder / f"{subject}.nc"
     if cache and path.exists():
-        return read_netcdf(path, variable="bold")
+        return normalize_attrs(read_netcdf(path, variable="bold"))
     data, _ = simulate_subject(params, ids.index(subject), feats)
     geo = _space_geometry(params.space, params.stride)
     bold = make_bold(
@@ -755,7 +762,7 @@ def ground_truth(
     feats = _feats_cached(params, stimulus_object)
     path = _cache_dir(params, feats) / "ground_truth.nc"
     if cache and path.exists():
-        return read_netcdf(path)
+        return normalize_attrs(read_netcdf(path))
     ds = _ground_truth(params, feats)
     if cache:
         write_netcdf(ds, path)
