@@ -328,6 +328,14 @@ def test_group_dataset_input_and_cli(tmp_path, gray):
     assert list(res["assignment"].values) == ["Visual", "Dorsal Attention"]
     with pytest.raises(ValueError, match="correction"):
         correspondence(group, atlas, n_perm=0, correction="bonferroni")
+    # parametric p values: uncorrected and BH-corrected here
+    pparam = np.where(t != 0, 1e-4, 0.5)
+    pparam[0, np.flatnonzero(t[0] != 0)[:5]] = 0.03  # survive 0.05 uncorrected, not BH
+    group["pvalue_param"] = (("atom", "voxel"), pparam)
+    unc = correspondence(group, atlas, n_perm=0, correction="uncorrected")
+    bh = correspondence(group, atlas, n_perm=0, correction="fdr-param")
+    assert unc["n_significant"].values[0] == (t[0] != 0).sum()
+    assert bh["n_significant"].values[0] == (t[0] != 0).sum() - 5
     with pytest.raises(ValueError, match="lack 'qvalue'"):
         correspondence(group.drop_vars("qvalue"), atlas, n_perm=0)
 

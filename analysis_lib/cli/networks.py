@@ -19,7 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", required=True, help="group results (.nc) from 'group'")
     parser.add_argument("--atlas", required=True, help="atlas name or label image path")
     parser.add_argument("--labels", help="label table (id,name) for a user NIfTI atlas")
-    parser.add_argument("--correction", choices=("fdr", "fwe"), default="fdr")
+    parser.add_argument(
+        "--correction",
+        choices=("fdr", "fdr-param", "fwe", "uncorrected"),
+        default="fdr",
+        help="p values that threshold the maps: group qvalue (fdr), BH of the parametric "
+        "p (fdr-param), pvalue_fwe (fwe) or the parametric p (uncorrected)",
+    )
     parser.add_argument("--alpha", type=float, default=0.05, help="threshold on q / FWE p")
     parser.add_argument("--sign", choices=("both", "positive", "negative", "abs"), default="both")
     parser.add_argument("--n-perm", type=int, default=1000, help="spatial-null maps")

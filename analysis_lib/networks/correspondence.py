@@ -136,17 +136,45 @@ def _align(maps: xr.DataArray, atlas: xr.Dataset) -> np.ndarray:
     raise ValueError("ROI-table maps cannot be matched to a network atlas")
 
 
+CORRECTIONS = ("fdr", "fdr-param", "fwe", "uncorrected")
+
+
 def _maps_from_group(group: xr.Dataset, correction: str) -> tuple[xr.DataArray, xr.DataArray]:
-    key = {"fdr": "qvalue", "fwe": "pvalue_fwe"}.get(correction)
+    """Signed statistic and the p/q values that threshold it, from a group Dataset.
+
+    ``fdr``: the group's ``qvalue`` (BH over sign-flip permutation p values); ``fwe``: its
+    ``pvalue_fwe`` (max-statistic); ``fdr-param``: BH q values computed here, per atom, from
+    the parametric one-sample t p values ``pvalue_param`` (with few subjects the
+    permutation p values are discrete, e.g. >= 1/128 for 8 subjects, and BH over them
+    may reject nothing); ``uncorrected``: ``pvalue_param`` as it is. Voxel thresholding only
+    binarises the maps, as the Network Correspondence Toolbox leaves to the user; the error
+    control of the network-level claims comes from the spatial null and the BH correction
+    over (atom, network) pairs, whichever voxel threshold is used.
+    """
+    key = {
+        "fdr": "qvalue",
+        "fwe": "pvalue_fwe",
+        "fdr-param": "pvalue_param",
+        "uncorrected": "pvalue_param",
+    }.get(correction)
     if key is None:
-        raise ValueError(f"correction must be 'fdr' or 'fwe', got {correction!r}")
+        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     for var in ("tstat", key):
         if var not in group:
             raise ValueError(
                 f"group results lack {var!r} (needed for correction={correction!r}); "
                 f"they hold {sorted(group.data_vars)}"
             )
-    return group["tstat"], group[key]
+    pv = group[key].transpose("atom", "voxel")
+    if correction == "fdr-param":
+        values = np.asarray(pv.values, float)
+        q = np.full(values.shape, np.nan)
+        for a in range(values.shape[0]):
+            ok = np.isfinite(values[a])
+            if ok.any():
+                q[a, ok] = false_discovery_control(values[a, ok], method="bh")
+        pv = pv.copy(data=q)
+    return group["tstat"], pv
 
 
 def correspondence(
@@ -178,8 +206,8 @@ def correspondence(
         Alpha for p values, or the |statistic| threshold when no p values are given.
     pvalues : DataArray (atom, voxel), optional
         Corrected p values for a DataArray ``maps``.
-    correction : {"fdr", "fwe"}
-        Which p values of a group Dataset to use.
+    correction : {"fdr", "fdr-param", "fwe", "uncorrected"}
+        Which p values of a group Dataset threshold the maps (see :func:`_maps_from_group`).
     sign : {"both", "positive", "negative", "abs"}
         Which significant voxels enter the Dice statistic (see module docstring).
     n_perm : int
