@@ -227,5 +227,7 @@ def describe() -> list[dict[str, Any]]:
         except (FileNotFoundError, ValueError) as exc:
             row["subjects"] = []
             row["notes"] = [str(exc).splitlines()[0]]
+            if hasattr(module, "HOW_TO_GET"):
+                row["notes"].append(module.HOW_TO_GET)
         rows.append(row)
     return rows
