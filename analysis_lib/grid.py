@@ -23,7 +23,9 @@ receives two extra parameters, ``results_dir`` (where it writes its netCDF resul
 
 Grids run in the order the configuration lists them; the runs of one grid run in
 parallel. A grid that reads what earlier grids wrote names them in ``depends_on``: their
-runs' hashes enter its own, so it re-runs whenever they change.
+runs' hashes enter its own, so it re-runs whenever they change. String parameters may
+use ``{results}`` (the results folder) and ``{name}`` of any other parameter, e.g.
+``atoms: "{results}/study-a-atoms/model={model}/atoms.nc"``.
 
 A run is **skipped** when a record of a successful run with the same hash exists; the
 hash covers the notebook's text, the parameters, the analysis_lib version and the
@@ -189,6 +191,7 @@ def expand(
         names = list(space)
         for values in itertools.product(*(space[n] for n in names)):
             params = {**(grid.get("fixed") or {}), **dict(zip(names, values, strict=True))}
+            params = _fill_templates(params, results_dir, grid["name"])
             rid = run_id(params, names)
             results = results_dir / grid["name"] / rid
             params = {**params, "results_dir": str(results), "run_id": rid}
@@ -294,6 +297,21 @@ def run_grid(
             if cluster is not None:
                 cluster.close()
     return [results[(r.grid, r.run_id)] for r in runs]
+
+
+def _fill_templates(params: dict, results_dir: Path, grid: str) -> dict:
+    """Fill ``{results}`` and ``{<parameter>}`` placeholders in string parameters."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, str) and "{" in value:
+            try:
+                value = value.format(results=results_dir, **params)
+            except KeyError as exc:
+                raise ValueError(
+                    f"grid {grid!r}: parameter {key!r} uses unknown placeholder {exc}"
+                ) from None
+        out[key] = value
+    return out
 
 
 def _stages(runs: list[Run]) -> list[list[Run]]:

@@ -130,3 +130,14 @@ def test_depends_on_propagates_changes(project):
     )
     with pytest.raises(ValueError, match="not listed before it"):
         grid.expand(cfg)
+
+
+def test_templates_fill_results_and_parameters(project):
+    root, path = project
+    cfg = grid.load_config(path)
+    cfg["grids"][0]["fixed"] = {"source": "{results}/up/x={x}.nc"}
+    runs = grid.expand(cfg)
+    assert runs[1].parameters["source"] == f"{root / 'results'}/up/x=2.nc"
+    cfg["grids"][0]["fixed"] = {"source": "{nope}"}
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        grid.expand(cfg)
