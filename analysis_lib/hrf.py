@@ -12,7 +12,10 @@ features at once: the operation is linear in the amplitudes, so it is written as
 ``(n_events, n_features)`` array.
 
 Unlike ``compute_regressor``, events that start before the grid are not truncated: the
-step response is evaluated analytically for any onset, so their tails are kept.
+step response is evaluated analytically for any onset, so their tails are kept. An onset
+that falls exactly on a grid point starts there (within 1e-9 grid steps); nilearn's
+result in that case depends on the rounding of its ``linspace`` grid and may start one
+step later.
 """
 
 from __future__ import annotations

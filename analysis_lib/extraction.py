@@ -1,0 +1,632 @@
+"""Temporal responses of artificial neurons on the fMRI clock.
+
+:func:`extract` runs a stimulus through a model with forward hooks on the modules of one
+neuron site (see :mod:`analysis_lib.models`) and returns the responses of every neuron
+at the volume times, as a labeled :class:`xarray.DataArray` ``responses`` with dims
+``(time, neuron)``.
+
+Stories (:class:`~analysis_lib.stimuli.StoryStimulus`)
+    Each word is tokenized on its own (with a leading space after the first word, which
+    reproduces the tokenization of the running text for WordPiece and byte-level BPE), so
+    every token belongs to exactly one word. Long stories are cut into windows of
+    ``context`` tokens (special tokens included) that advance by ``stride`` tokens; each
+    token is recorded exactly once, in the window where it is a *target*:
+
+    * causal models (Llama): targets are the last ``stride`` tokens of a window, so each
+      token sees up to ``context - stride`` tokens of left context (the first window
+      records all its tokens);
+    * bidirectional models (BERT, RoBERTa): targets are the central ``stride`` tokens, with
+      about ``(context - stride) / 2`` tokens of context on each side (windows are shifted
+      at the story edges so they stay full).
+
+    Sub-word activations are pooled to words (``word_pooling``: ``"mean"``, ``"first"`` or
+    ``"last"`` token). Each word is then a boxcar event from its onset to its offset, with
+    its activations as amplitudes, convolved with the HRF on a fine grid and sampled at the
+    volume times (:mod:`analysis_lib.hrf`).
+Movies (:class:`~analysis_lib.stimuli.MovieStimulus`)
+    Each branch sees its own modality: vision encoders see the frames, text encoders the
+    text of each TR (captions overlapping it); BridgeTower, the cross-modal model, sees each
+    (frame, text of its TR) pair. Activations are averaged over the token positions of a
+    sequence (padding excluded, special tokens included, so a TR without text still has a
+    defined response), then over the frames of a TR. Each TR is a boxcar event
+    ``[t_v, t_v + tr)`` convolved with the HRF and sampled at the volume times.
+
+Finally each neuron's time course is z-scored over time (``zscore=True``, population
+standard deviation; a constant neuron becomes all zeros and is counted in the attrs).
+
+Memory: the word (or TR) by neuron array is the only large buffer; hooks pool activations
+into it in place, so peak memory stays near the weights plus one words x neurons float32
+array (see ``benchmarks/extraction_overhead.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .hrf import HRF_MODELS, design_matrix
+from .io import provenance
+from .models import SITES, HookSite, LoadedModel, find_sites, load_model
+from .stimuli import MovieStimulus, StoryStimulus, load_stimulus
+
+WORD_POOLING = ("mean", "first", "last")
+DEFAULT_CONTEXT = 512
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class Window:
+    """One forward pass over a story: tokens ``[start, stop)``; targets ``[t_start, t_stop)``."""
+
+    start: int
+    stop: int
+    t_start: int
+    t_stop: int
+
+
+def plan_windows(n_tokens: int, budget: int, stride: int, causal: bool) -> list[Window]:
+    """Cut ``n_tokens`` content tokens into windows of at most ``budget`` tokens.
+
+    Every token is a target of exactly one window. See the module docstring for the
+    causal (left context) and bidirectional (both sides) schemes.
+
+    Parameters
+    ----------
+    n_tokens : int
+        Number of content tokens (no special tokens).
+    budget : int
+        Content tokens per window (``context`` minus the special tokens).
+    stride : int
+        Targets per window (after the first window for causal models), ``<= budget``.
+    causal : bool
+    """
+    if budget < 1 or stride < 1 or stride > budget:
+        raise ValueError(
+            f"need 1 <= stride <= context budget, got stride={stride}, budget={budget}"
+        )
+    if n_tokens <= budget:
+        return [Window(0, n_tokens, 0, n_tokens)]
+    windows = []
+    if causal:
+        end = budget
+        windows.append(Window(0, end, 0, end))
+        while end < n_tokens:
+            new_end = min(end + stride, n_tokens)
+            windows.append(Window(new_end - budget, new_end, end, new_end))
+            end = new_end
+        return windows
+    left = (budget - stride) // 2
+    for s in range(0, n_tokens, stride):
+        start = min(max(s - left, 0), n_tokens - budget)
+        windows.append(Window(start, start + budget, s, min(s + stride, n_tokens)))
+    return windows
+
+
+def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """Special token ids the tokenizer adds before and after a text."""
+    plain = tokenizer("hello", add_special_tokens=False)["input_ids"]
+    full = tokenizer("hello")["input_ids"]
+    for i in range(len(full) - len(plain) + 1):
+        if full[i : i + len(plain)] == plain:
+            return list(full[:i]), list(full[i + len(plain) :])
+    return [], []
+
+
+def tokenize_words(tokenizer, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids of a word sequence and the word index of every token.
+
+    Returns
+    -------
+    ids : numpy.ndarray of int64, shape (n_tokens,)
+    word_of_token : numpy.ndarray of int64, shape (n_tokens,)
+    """
+    texts = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    pieces = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+    ids = np.fromiter((t for p in pieces for t in p), dtype=np.int64, count=int(lengths.sum()))
+    return ids, np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+
+
+def zscore_columns(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Z-score each column over rows (ddof 0); constant columns become 0.
+
+    Returns the array (float32) and the number of constant columns.
+    """
+    mean = values.mean(axis=0, dtype=np.float64)
+    std = values.std(axis=0, dtype=np.float64)
+    constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
+    scale = np.where(constant, 1.0, std)
+    out = ((values - mean) / scale).astype(np.float32)
+    out[:, constant] = 0.0
+    return out, int(constant.sum())
+
+
+class _Collector:
+    """Forward hooks that pool activations into one (rows, neurons) float32 buffer."""
+
+    def __init__(self, sites: list[HookSite], n_rows: int):
+        import torch
+
+        self.sites = sites
+        self.offsets = np.concatenate([[0], np.cumsum([s.width for s in sites])])
+        self.buffer = torch.zeros(n_rows, int(self.offsets[-1]), dtype=torch.float32)
+        self.handles: list[Any] = []
+        self.mode = "tokens"
+        self.positions = None  # tokens mode: positions in the window (targets)
+        self.rows = None  # row (word / TR / frame) of each target or sequence
+        self.masks: dict[str, Any] = {}
+        self.hits = np.zeros(len(sites), dtype=np.int64)
+
+    def attach(self, module) -> _Collector:
+        named = dict(module.named_modules())
+        for i, site in enumerate(self.sites):
+            self.handles.append(named[site.module_name].register_forward_hook(self._hook(i)))
+        return self
+
+    def detach(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def _hook(self, i: int):
+        site = self.sites[i]
+        c0, c1 = int(self.offsets[i]), int(self.offsets[i + 1])
+        pattern = site.pattern
+
+        def hook(module, args, output):
+            act = args[0] if pattern.io == "input" else output
+            if isinstance(act, tuple):
+                act = act[0]
+            if pattern.layout == "lnd":
+                act = act.transpose(0, 1)
+            self.hits[i] += 1
+            act = act.float()
+            if self.mode == "tokens":
+                self.buffer[:, c0:c1].index_add_(0, self.rows, act[0, self.positions])
+            else:
+                mask = self.masks.get(pattern.stream)
+                if mask is None:
+                    pooled = act.mean(dim=1)
+                else:
+                    weights = mask[:, : act.shape[1], None]
+                    pooled = (act * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+                self.buffer[self.rows, c0:c1] = pooled
+
+        return hook
+
+
+def _text_forward(loaded: LoadedModel):
+    """Callable ``(input_ids, attention_mask) -> None`` running the text part of a model."""
+    family = loaded.family.name
+    module = loaded.module
+    if family == "llama":
+        base = getattr(module, "model", module)  # skip the LM head (not a neuron site)
+        return lambda ids, mask: base(input_ids=ids, attention_mask=mask, use_cache=False)
+    if family == "clip":
+        return lambda ids, mask: module.text_model(input_ids=ids, attention_mask=mask)
+    if family in ("bert", "roberta"):
+        return lambda ids, mask: module(input_ids=ids, attention_mask=mask)
+    raise ValueError(f"{loaded.name}: a {family} model has no text-only forward pass")
+
+
+def _vision_forward(loaded: LoadedModel):
+    family = loaded.family.name
+    module = loaded.module
+    if family == "clip":
+        return lambda pixels: module.vision_model(pixel_values=pixels)
+    if family == "vit":
+        return lambda pixels: module(pixel_values=pixels)
+    raise ValueError(f"{loaded.name}: a {family} model has no vision-only forward pass")
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, disable=not enabled, leave=False)
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def story_word_features(
+    loaded: LoadedModel,
+    stimulus: StoryStimulus,
+    sites: list[HookSite],
+    *,
+    context: int,
+    stride: int,
+    word_pooling: str = "mean",
+    progress: bool = True,
+) -> tuple[np.ndarray, dict]:
+    """Word-level activations of a story, shape (n_words, n_neurons), float32.
+
+    Returns the array and a dict of bookkeeping (token and window counts).
+    """
+    import torch
+
+    if loaded.tokenizer is None:
+        raise ValueError(f"{loaded.name}: has no tokenizer; a story needs a text model")
+    words = list(stimulus.words["word"])
+    ids, word_of = tokenize_words(loaded.tokenizer, words)
+    if ids.size == 0:
+        raise ValueError(f"{stimulus.name}: the words produce no tokens")
+    n_words = len(words)
+    counts = np.bincount(word_of, minlength=n_words)
+    if (counts == 0).any():
+        warnings.warn(
+            f"{stimulus.name}: {int((counts == 0).sum())} words produce no token; their "
+            "activations are 0",
+            UserWarning,
+            stacklevel=3,
+        )
+    prefix, suffix = _special_tokens(loaded.tokenizer)
+    n_special = len(prefix) + len(suffix)
+    context = min(int(context), loaded.max_positions)
+    budget = context - n_special
+    stride = min(int(stride), budget)
+    windows = plan_windows(ids.size, budget, stride, loaded.family.causal)
+    if word_pooling == "mean":
+        keep = np.ones(ids.size, dtype=bool)
+    elif word_pooling == "first":
+        keep = np.r_[True, word_of[1:] != word_of[:-1]]
+    elif word_pooling == "last":
+        keep = np.r_[word_of[:-1] != word_of[1:], True]
+    else:
+        raise ValueError(f"word_pooling must be one of {WORD_POOLING}, got {word_pooling!r}")
+    forward = _text_forward(loaded)
+    collector = _Collector(sites, n_words).attach(loaded.module)
+    device = loaded.device
+    prefix_t = torch.tensor(prefix, dtype=torch.long)
+    suffix_t = torch.tensor(suffix, dtype=torch.long)
+    try:
+        with torch.inference_mode():
+            for w in _progress(windows, len(windows), f"{loaded.name} windows", progress):
+                content = torch.from_numpy(ids[w.start : w.stop])
+                input_ids = torch.cat([prefix_t, content, suffix_t])[None].to(device)
+                targets = np.arange(w.t_start, w.t_stop)
+                targets = targets[keep[targets]]
+                collector.positions = torch.from_numpy(targets - w.start + len(prefix)).to(device)
+                collector.rows = torch.from_numpy(word_of[targets])
+                forward(input_ids, torch.ones_like(input_ids))
+    finally:
+        collector.detach()
+    features = collector.buffer.numpy()
+    if word_pooling == "mean":
+        features /= np.maximum(counts, 1)[:, None].astype(np.float32)
+    info = {"n_tokens": int(ids.size), "n_windows": len(windows), "context": context}
+    info |= {"stride": stride}
+    return features, info
+
+
+# --------------------------------------------------------------------------- movies
+
+
+def _text_rows(loaded: LoadedModel, texts: list[str], batch_size: int):
+    """Tokenized unique texts: (unique texts, index of each TR's text)."""
+    unique, index = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    return [str(u) for u in unique], index
+
+
+def _tokenize_batch(tokenizer, texts: list[str], max_length: int):
+    import torch
+
+    encoded = [tokenizer(t, truncation=True, max_length=max_length)["input_ids"] for t in texts]
+    width = max(1, max(len(e) for e in encoded))
+    ids = torch.zeros(len(texts), width, dtype=torch.long)
+    mask = torch.zeros(len(texts), width, dtype=torch.long)
+    for row, e in enumerate(encoded):
+        ids[row, : len(e)] = torch.tensor(e, dtype=torch.long)
+        mask[row, : len(e)] = 1
+    return ids, mask
+
+
+def movie_tr_features(
+    loaded: LoadedModel,
+    stimulus: MovieStimulus,
+    sites: list[HookSite],
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> tuple[np.ndarray, dict]:
+    """Per-TR activations of a movie, shape (n_volumes, n_neurons), float32."""
+    import torch
+
+    family = loaded.family
+    n_vol, per_tr = stimulus.n_volumes, stimulus.frames_per_tr
+    texts = stimulus.texts
+    out = np.zeros((n_vol, int(sum(s.width for s in sites))), dtype=np.float32)
+    offsets = np.concatenate([[0], np.cumsum([s.width for s in sites])])
+    by_branch: dict[str, list[int]] = {}
+    for i, s in enumerate(sites):
+        by_branch.setdefault(s.pattern.branch, []).append(i)
+    info: dict[str, Any] = {"frames_per_tr": per_tr}
+    device = loaded.device
+    max_len = loaded.max_positions
+    empty_rows = 0
+
+    def columns(idx: list[int]) -> np.ndarray:
+        return np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in idx])
+
+    if family.name == "bridgetower":
+        collector = _Collector(sites, stimulus.frames.shape[0]).attach(loaded.module)
+        collector.mode = "sequences"
+        frame_text = [texts[i // per_tr] for i in range(stimulus.frames.shape[0])]
+        batches = range(0, len(frame_text), batch_size)
+        try:
+            with torch.inference_mode():
+                for b in _progress(batches, len(batches), f"{loaded.name} pairs", progress):
+                    rows = np.arange(b, min(b + batch_size, len(frame_text)))
+                    ids, mask = _tokenize_batch(
+                        loaded.tokenizer, [frame_text[r] for r in rows], max_len
+                    )
+                    pixels = loaded.image_processor(np.asarray(stimulus.frames[rows]))
+                    collector.rows = torch.from_numpy(rows)
+                    collector.masks = {"text": mask.float().to(device)}
+                    loaded.module(
+                        input_ids=ids.to(device),
+                        attention_mask=mask.to(device),
+                        pixel_values=pixels.to(device),
+                    )
+        finally:
+            collector.detach()
+        per_frame = collector.buffer.numpy()
+        out[:] = per_frame.reshape(n_vol, per_tr, -1).mean(axis=1)
+        info["n_sequences"] = len(frame_text)
+        return out, info
+
+    if "text" in by_branch:
+        idx = by_branch["text"]
+        unique, index = _text_rows(loaded, texts, batch_size)
+        collector = _Collector([sites[i] for i in idx], len(unique)).attach(loaded.module)
+        collector.mode = "sequences"
+        forward = _text_forward(loaded)
+        batches = range(0, len(unique), batch_size)
+        try:
+            with torch.inference_mode():
+                for b in _progress(batches, len(batches), f"{loaded.name} text", progress):
+                    rows = np.arange(b, min(b + batch_size, len(unique)))
+                    ids, mask = _tokenize_batch(
+                        loaded.tokenizer, [unique[r] for r in rows], max_len
+                    )
+                    empty_rows += int((mask.sum(1) == 0).sum())
+                    collector.rows = torch.from_numpy(rows)
+                    collector.masks = {"text": mask.float().to(device)}
+                    forward(ids.to(device), mask.to(device))
+        finally:
+            collector.detach()
+        out[:, columns(idx)] = collector.buffer.numpy()[index]
+        info["n_texts"] = len(unique)
+    if "vision" in by_branch:
+        idx = by_branch["vision"]
+        n_frames = stimulus.frames.shape[0]
+        collector = _Collector([sites[i] for i in idx], n_frames).attach(loaded.module)
+        collector.mode = "sequences"
+        forward = _vision_forward(loaded)
+        batches = range(0, n_frames, batch_size)
+        try:
+            with torch.inference_mode():
+                for b in _progress(batches, len(batches), f"{loaded.name} frames", progress):
+                    rows = np.arange(b, min(b + batch_size, n_frames))
+                    pixels = loaded.image_processor(np.asarray(stimulus.frames[rows]))
+                    collector.rows = torch.from_numpy(rows)
+                    collector.masks = {}
+                    forward(pixels.to(device))
+        finally:
+            collector.detach()
+        per_frame = collector.buffer.numpy()
+        out[:, columns(idx)] = per_frame.reshape(n_vol, per_tr, -1).mean(axis=1)
+        info["n_frames"] = n_frames
+    if empty_rows:
+        warnings.warn(
+            f"{stimulus.name}: {empty_rows} distinct TR texts produce no token (no special "
+            "tokens either); their text activations are 0",
+            UserWarning,
+            stacklevel=3,
+        )
+    return out, info
+
+
+# --------------------------------------------------------------------------- extract
+
+
+def _neuron_coords(sites: list[HookSite], site: str) -> dict[str, Any]:
+    layer, unit, branch = [], [], []
+    for s in sites:
+        layer.append(np.full(s.width, s.layer, dtype=np.int64))
+        unit.append(np.arange(s.width, dtype=np.int64) + s.pattern.unit_offset * s.width)
+        branch.append(np.full(s.width, s.pattern.branch, dtype=object))
+    n = int(sum(s.width for s in sites))
+    return {
+        "neuron": ("neuron", np.arange(n, dtype=np.int64)),
+        "layer": ("neuron", np.concatenate(layer)),
+        "unit": ("neuron", np.concatenate(unit)),
+        "site": ("neuron", np.full(n, site, dtype=object).astype(str)),
+        "branch": ("neuron", np.concatenate(branch).astype(str)),
+    }
+
+
+def extract(
+    model: str | LoadedModel,
+    stimulus: str | StoryStimulus | MovieStimulus,
+    site: str | None = None,
+    device: str = "cpu",
+    *,
+    family: str | None = None,
+    context: int = DEFAULT_CONTEXT,
+    stride: int | None = None,
+    word_pooling: str = "mean",
+    hrf: str = "spm",
+    oversampling: int = 50,
+    zscore: bool = True,
+    batch_size: int = 32,
+    seed: int = 0,
+    stimulus_kwargs: dict | None = None,
+    progress: bool = True,
+) -> xr.DataArray:
+    """Temporal responses of a model's artificial neurons to a stimulus, on the fMRI clock.
+
+    Parameters
+    ----------
+    model : str or LoadedModel
+        Registered name (``python -m analysis_lib models``), local folder or hub id (with
+        ``family``), or an already loaded model.
+    stimulus : str or stimulus
+        Name (``default-story``, ``alice``, ``default-movie``), path, or a stimulus object.
+    site : str, optional
+        ``ffn_out``, ``ffn_hidden``, ``attn_out`` or ``cross_attn_out``; default the
+        family's default site (``ffn_out`` for BERT/Llama, ``attn_out`` otherwise).
+    device : str
+        Torch device.
+    family : str, optional
+        Architecture family for folders and hub ids.
+    context : int
+        Tokens per forward pass for stories (capped by the model's maximum).
+    stride : int, optional
+        New target tokens per window (default ``context // 2``).
+    word_pooling : {"mean", "first", "last"}
+        How sub-word activations become word activations.
+    hrf : {"spm", "glover", "none"}
+        HRF model (:mod:`analysis_lib.hrf`).
+    oversampling : int
+        Fine-grid points per TR for the convolution.
+    zscore : bool
+        Z-score every neuron over time.
+    batch_size : int
+        Sequences per forward pass for movies.
+    seed : int
+        Seed of tiny models' random weights.
+    stimulus_kwargs : dict, optional
+        Passed to :func:`analysis_lib.stimuli.load_stimulus` (e.g. ``tr``, ``n_volumes``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``responses`` with dims ``(time, neuron)``: ``time`` the volume times (s); per-neuron
+        coords ``layer`` (int), ``unit`` (int), ``site`` (str), ``branch`` (``text``,
+        ``vision`` or ``cross``); attrs ``model``, ``weights_sha256``, ``stimulus``,
+        ``stimulus_sha256``, ``tr``, ``hrf``, ``analysis_lib_version``, ``params`` (JSON).
+
+    Raises
+    ------
+    ValueError
+        Unknown model, stimulus or site (messages list the valid ones); a stimulus the
+        model cannot see (e.g. a story for a vision model); bad parameters.
+    """
+    import torch
+
+    if hrf not in HRF_MODELS:
+        raise ValueError(f"unknown hrf {hrf!r}; valid: {', '.join(HRF_MODELS)}")
+    if word_pooling not in WORD_POOLING:
+        raise ValueError(f"word_pooling must be one of {WORD_POOLING}, got {word_pooling!r}")
+    if site is not None and site not in SITES:
+        raise ValueError(f"unknown site {site!r}; valid: {', '.join(SITES)}")
+    stim = load_stimulus(stimulus, **(stimulus_kwargs or {}))
+    loaded = (
+        model
+        if isinstance(model, LoadedModel)
+        else load_model(model, family=family, device=device, seed=seed)
+    )
+    if loaded.device != device:
+        loaded.module.to(device)
+        loaded.device = device
+    site = site or loaded.family.default_site
+    sites = find_sites(loaded, site)
+    stride = int(stride if stride is not None else context // 2)
+    if context < 8 or stride < 1:
+        raise ValueError(f"context must be >= 8 and stride >= 1, got {context}, {stride}")
+    torch_threads = torch.get_num_threads()
+
+    if isinstance(stim, StoryStimulus):
+        if loaded.family.modalities != ("text",):
+            raise ValueError(
+                f"{loaded.name} is a {loaded.family.name} model ({', '.join(loaded.family.modalities)}); "
+                f"the story {stim.name!r} has no frames. Use a movie stimulus, or a text model."
+            )
+        features, info = story_word_features(
+            loaded,
+            stim,
+            sites,
+            context=context,
+            stride=stride,
+            word_pooling=word_pooling,
+            progress=progress,
+        )
+        onsets = stim.words["onset"].to_numpy(float)
+        durations = (stim.words["offset"] - stim.words["onset"]).to_numpy(float)
+    else:
+        if "vision" not in loaded.family.modalities and not any(stim.texts):
+            raise ValueError(f"{stim.name}: has no captions for the text model {loaded.name}")
+        features, info = movie_tr_features(
+            loaded, stim, sites, batch_size=batch_size, progress=progress
+        )
+        onsets = stim.volume_times
+        durations = np.full(stim.n_volumes, stim.tr)
+    weights = design_matrix(
+        onsets, durations, stim.volume_times, hrf=hrf, oversampling=oversampling
+    ).astype(np.float32)
+    responses = weights @ features
+    del features
+    n_constant = 0
+    if zscore:
+        responses, n_constant = zscore_columns(responses)
+    params = {
+        "site": site,
+        "device": device,
+        "family": loaded.family.name,
+        "word_pooling": word_pooling,
+        "hrf": hrf,
+        "oversampling": oversampling,
+        "zscore": zscore,
+        "batch_size": batch_size,
+        "seed": seed,
+        "torch_threads": torch_threads,
+        **info,
+    }
+    if isinstance(stim, StoryStimulus):
+        params["requested_context"] = context
+    attrs = {
+        "long_name": f"{site} artificial-neuron responses (HRF {hrf})",
+        "units": "z" if zscore else "activation",
+        "model": loaded.name,
+        "weights_sha256": loaded.weights_sha256,
+        "stimulus": stim.name,
+        "stimulus_sha256": stim.sha256,
+        "tr": float(stim.tr),
+        "t0": float(stim.t0),
+        "hrf": hrf,
+        "n_constant_neurons": n_constant,
+        **provenance(params),
+    }
+    assert attrs["analysis_lib_version"] == __version__
+    coords = _neuron_coords(sites, site)
+    coords["time"] = ("time", stim.volume_times.astype(np.float64), {"units": "s"})
+    out = xr.DataArray(
+        responses, dims=("time", "neuron"), coords=coords, name="responses", attrs=attrs
+    )
+    out["time"].attrs.update({"units": "s", "long_name": "volume acquisition time"})
+    out["layer"].attrs["long_name"] = "layer (block) index, 0-based"
+    out["unit"].attrs["long_name"] = "unit index within the module output"
+    if n_constant:
+        warnings.warn(
+            f"{loaded.name}/{site}: {n_constant} neurons are constant over {stim.name}; "
+            "their z-scores are set to 0",
+            UserWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def params_of(responses: xr.DataArray) -> dict:
+    """The extraction parameters stored in ``responses.attrs["params"]``."""
+    return json.loads(responses.attrs["params"])
