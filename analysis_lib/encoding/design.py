@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def build_design(
             f"{nuisance.shape[1]} confounds/drift/intercept); the model cannot be estimated"
         )
     full = np.hstack([atoms, nuisance])
-    rank = np.linalg.matrix_rank(full)
+    svals = scipy.linalg.svdvals(full)
+    rank = int((svals > svals.max() * max(full.shape) * np.finfo(float).eps).sum())
     if rank < n_reg:
         raise ValueError(
             f"the design matrix is rank-deficient (rank {rank} < {n_reg} columns); some atoms "

@@ -98,10 +98,10 @@ def surrogate_atoms(atoms: torch.Tensor, spec: NullSpec, index: np.ndarray) -> t
         shifts = torch.as_tensor(spec.shifts[index], device=atoms.device)
         rows = (torch.arange(n_time, device=atoms.device)[None, :] - shifts[:, None]) % n_time
         return atoms[rows]
-    spectrum = torch.fft.rfft(atoms, dim=0)
+    spectrum = torch.fft.rfft(atoms.T.contiguous(), dim=-1)  # (K, F)
     phases = torch.as_tensor(spec.phases[index], device=atoms.device, dtype=atoms.dtype)
-    rotated = spectrum[None] * torch.exp(1j * phases)[:, :, None]
-    return torch.fft.irfft(rotated, n=n_time, dim=1)
+    rotated = spectrum[None] * torch.exp(1j * phases)[:, None, :]  # (B, K, F)
+    return torch.fft.irfft(rotated, n=n_time, dim=-1).transpose(1, 2)
 
 
 def whiten_time(x: torch.Tensor, rho: float | None, dim: int = 0) -> torch.Tensor:
@@ -122,16 +122,18 @@ class NullContext:
     ----------
     rho : float or None
     basis : Tensor (T, q) float64, orthonormal basis of the whitened nuisance columns
-    ginv : Tensor (P, K, K), inverse Gram matrices of the residualized surrogates
-    gdiag : Tensor (P, K), their diagonals
-    designs : Tensor (P, T, K) or None, residualized whitened surrogates (GEMM path)
-    atoms_hat : Tensor (F, K) complex or None, spectrum of the atoms (FFT path)
+    proj : Tensor (P, 2K, K)
+        Stacked ``[diag(G^-1)^-1/2 G^-1 ; U]`` per surrogate, with ``G^-1 = U'U``: one
+        batched product with ``b`` gives the standardized coefficients and a vector whose
+        squared norm is the explained sum of squares ``b' G^-1 b``.
+    designs : Tensor (P, K, T) or None, whitened surrogates (GEMM path)
+    atoms_hat : Tensor (K, F) complex or None, spectrum of the atoms (FFT path)
+    dof : int
     """
 
     rho: float | None
     basis: torch.Tensor
-    ginv: torch.Tensor
-    gdiag: torch.Tensor
+    proj: torch.Tensor
     designs: torch.Tensor | None
     atoms_hat: torch.Tensor | None
     dof: int
@@ -139,6 +141,21 @@ class NullContext:
     @property
     def use_fft(self) -> bool:
         return self.atoms_hat is not None
+
+
+def _projections(gram: torch.Tensor) -> torch.Tensor:
+    """``[D^-1/2 G^-1 ; U]`` (B, 2K, K) from Gram matrices (B, K, K), ``G^-1 = U'U``.
+
+    The K x K algebra runs in NumPy (float64): torch's batched small-matrix LAPACK calls
+    are erratic on shared CPUs, and these matrices are tiny.
+    """
+    g = gram.detach().cpu().numpy()
+    ginv = np.linalg.inv(g)
+    ginv = 0.5 * (ginv + np.swapaxes(ginv, 1, 2))
+    scale = 1.0 / np.sqrt(np.diagonal(ginv, axis1=1, axis2=2))
+    upper = np.swapaxes(np.linalg.cholesky(ginv), 1, 2)
+    out = np.concatenate([ginv * scale[:, :, None], upper], axis=1)
+    return torch.as_tensor(out, dtype=gram.dtype, device=gram.device)
 
 
 def build_context(
@@ -162,23 +179,21 @@ def build_context(
     if fft and (spec.kind != "shift" or rho is not None):
         raise ValueError("the FFT path needs circular shifts without prewhitening")
     basis, _ = torch.linalg.qr(whiten_time(nuisance, rho), mode="reduced")
-    ginv, designs = [], []
+    proj, designs = [], []
     for start in range(0, spec.n_perm, batch):
         index = np.arange(start, min(start + batch, spec.n_perm))
-        surr = whiten_time(surrogate_atoms(atoms, spec, index), rho, dim=1)
-        resid = surr - basis @ (basis.T @ surr)
-        gram = resid.transpose(1, 2) @ resid
-        ginv.append(torch.linalg.inv(gram))
-        if not fft:
-            designs.append(resid.to(dtype))
-    ginv_all = torch.cat(ginv)
+        surr = whiten_time(surrogate_atoms(atoms, spec, index), rho, dim=1)  # (B, T, K)
+        qa = torch.matmul(basis.T, surr)  # (B, q, K)
+        gram = surr.transpose(1, 2) @ surr - qa.transpose(1, 2) @ qa  # A'(I - QQ')A
+        proj.append(_projections(gram).to(dtype))
+        if not fft:  # b = A_s' Y_r needs no residualized A_s: Y_r is orthogonal to Q
+            designs.append(surr.transpose(1, 2).to(dtype).contiguous())
     return NullContext(
         rho=rho,
         basis=basis,
-        ginv=ginv_all.to(dtype),
-        gdiag=torch.diagonal(ginv_all, dim1=1, dim2=2).to(dtype),
+        proj=torch.cat(proj),
         designs=torch.cat(designs) if designs else None,
-        atoms_hat=torch.fft.rfft(atoms.to(dtype), dim=0) if fft else None,
+        atoms_hat=torch.fft.rfft(atoms.T.to(dtype).contiguous(), dim=-1) if fft else None,
         dof=n_time - n_atoms - nuisance.shape[1],
     )
 
@@ -190,34 +205,33 @@ def null_abs_tstats(
 
     ``Y`` is float64 on the device; it is whitened and residualized here.
     """
-    dtype = ctx.ginv.dtype
+    dtype = ctx.proj.dtype
     yw = whiten_time(Y, ctx.rho)
     yr64 = yw - ctx.basis @ (ctx.basis.T @ yw)
     yy = (yr64 * yr64).sum(0).to(dtype)
     yr = yr64.to(dtype)
     del yw, yr64
-    n_time, n_atoms = Y.shape[0], ctx.ginv.shape[1]
+    n_time, n_atoms = Y.shape[0], ctx.proj.shape[2]
     if ctx.use_fft:
-        spectrum = torch.fft.rfft(yr, dim=0)
+        spectrum = torch.fft.rfft(yr.T.contiguous(), dim=-1)  # (V, F)
         cross = torch.fft.irfft(
-            ctx.atoms_hat.conj()[:, :, None] * spectrum[:, None, :], n=n_time, dim=0
-        )
+            ctx.atoms_hat.conj()[:, None, :] * spectrum[None], n=n_time, dim=-1
+        )  # (K, V, T): cross[k, v, s] = roll(atoms, s)[:, k] . yr[:, v]
         del spectrum
-        b_all = cross[torch.as_tensor(spec.shifts, device=Y.device)]
-        del cross
+        shifts = torch.as_tensor(spec.shifts, device=Y.device)
+    floor = torch.finfo(dtype).eps * 16
     for start in range(0, spec.n_perm, batch):
         stop = min(start + batch, spec.n_perm)
         if ctx.use_fft:
-            b = b_all[start:stop]
+            b = cross[:, :, shifts[start:stop]].permute(2, 0, 1).contiguous()
         else:
-            design = ctx.designs[start:stop]
-            flat = design.transpose(1, 2).reshape(-1, n_time)
+            flat = ctx.designs[start:stop].reshape(-1, n_time)
             b = (flat @ yr).reshape(stop - start, n_atoms, -1)
-        beta = ctx.ginv[start:stop] @ b
-        rss = yy[None, :] - (beta * b).sum(1)
-        rss = torch.clamp(rss, min=torch.finfo(dtype).eps * 16) * (1.0 / ctx.dof)
-        t = beta.abs_() * torch.rsqrt(rss)[:, None, :]
-        t *= torch.rsqrt(ctx.gdiag[start:stop])[:, :, None]
+        zc = ctx.proj[start:stop] @ b  # (B, 2K, V)
+        explained = torch.linalg.vector_norm(zc[:, n_atoms:], dim=1) ** 2
+        scale = torch.rsqrt(torch.clamp(yy[None, :] - explained, min=floor) / ctx.dof)
+        t = zc[:, :n_atoms].abs_()
+        t *= scale[:, None, :]
         yield np.arange(start, stop), t
 
 
@@ -244,7 +258,7 @@ class NullAccumulator:
         thr = torch.as_tensor(
             self.abs_t_obs[:, voxels] * (1.0 - self.rtol), dtype=abs_t.dtype, device=abs_t.device
         )
-        self.count[:, voxels] += (abs_t >= thr[None]).sum(0).cpu().numpy()
+        self.count[:, voxels] += (abs_t >= thr[None]).sum(0, dtype=torch.int32).cpu().numpy()
         if abs_t.shape[-1]:
             chunk_max = abs_t.amax(-1).double().cpu().numpy()
             self.max_abs[perms] = np.maximum(self.max_abs[perms], chunk_max)
