@@ -41,10 +41,12 @@ array (see ``benchmarks/extraction_overhead.py``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,17 +191,18 @@ class _Collector:
             if pattern.layout == "lnd":
                 act = act.transpose(0, 1)
             self.hits[i] += 1
-            act = act.float()
             if self.mode == "tokens":
-                self.buffer[:, c0:c1].index_add_(0, self.rows, act[0, self.positions])
+                picked = act[0, self.positions].float().cpu()
+                self.buffer[:, c0:c1].index_add_(0, self.rows, picked)
             else:
+                act = act.float()
                 mask = self.masks.get(pattern.stream)
                 if mask is None:
                     pooled = act.mean(dim=1)
                 else:
                     weights = mask[:, : act.shape[1], None]
                     pooled = (act * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-                self.buffer[self.rows, c0:c1] = pooled
+                self.buffer[self.rows, c0:c1] = pooled.cpu()
 
         return hook
 
@@ -471,6 +474,7 @@ def extract(
     seed: int = 0,
     stimulus_kwargs: dict | None = None,
     progress: bool = True,
+    allow_unsafe_weights: bool = False,
 ) -> xr.DataArray:
     """Temporal responses of a model's artificial neurons to a stimulus, on the fMRI clock.
 
@@ -508,6 +512,8 @@ def extract(
         Passed to :func:`analysis_lib.stimuli.load_stimulus` (e.g. ``tr``, ``n_volumes``).
     progress : bool
         Show progress bars.
+    allow_unsafe_weights : bool
+        Accept pickled weights in a local folder (only if you trust its source).
 
     Returns
     -------
@@ -535,7 +541,13 @@ def extract(
     loaded = (
         model
         if isinstance(model, LoadedModel)
-        else load_model(model, family=family, device=device, seed=seed)
+        else load_model(
+            model,
+            family=family,
+            device=device,
+            seed=seed,
+            allow_unsafe_weights=allow_unsafe_weights,
+        )
     )
     if loaded.device != device:
         loaded.module.to(device)
@@ -630,3 +642,64 @@ def extract(
 def params_of(responses: xr.DataArray) -> dict:
     """The extraction parameters stored in ``responses.attrs["params"]``."""
     return json.loads(responses.attrs["params"])
+
+
+def _weights_key(model: str, family: str | None, seed: int) -> str:
+    """A digest of a model's weights computed without loading the model."""
+    from . import models as m
+
+    key = str(model)
+    if key in m.REGISTRY:
+        spec = m.REGISTRY[key]
+        if spec.kind == "tiny":
+            return f"tiny:{key}:seed={seed}:{__version__}"
+        if key == "minilm":
+            folder = m._minilm_folder()
+        elif key == "smollm2":
+            gguf = m._smollm2_file()
+            return m.files_sha256([gguf]) if gguf else "missing"
+        else:
+            folder = m._hub_folder(spec.hub_id)
+    else:
+        folder = Path(key).expanduser()
+        if not folder.is_dir():
+            folder = m._hub_folder(key)
+    if folder is None or not Path(folder).is_dir():
+        raise FileNotFoundError(f"{key}: weights not found; see `python -m analysis_lib models`")
+    files = sorted(Path(folder).glob("*.safetensors")) + sorted(Path(folder).glob("*.gguf"))
+    files = files or sorted(Path(folder).glob("*.bin"))
+    return m.files_sha256(files)
+
+
+def cached_extract(
+    model: str,
+    stimulus: str | StoryStimulus | MovieStimulus,
+    site: str | None = None,
+    device: str = "cpu",
+    **kwargs,
+) -> xr.DataArray:
+    """:func:`extract` with a disk cache in ``$ANALYSIS_LIB_DATA/cache/extraction``.
+
+    The cache key covers the weight files' SHA-256 (or the tiny model's name and seed),
+    the stimulus digest, the site, every keyword argument and the package version, so a
+    change in any of them recomputes. ``model`` must be a name, folder or hub id.
+    """
+    from .io import read_netcdf, write_netcdf
+    from .paths import data_home
+
+    stim = load_stimulus(stimulus, **(kwargs.pop("stimulus_kwargs", None) or {}))
+    payload = {
+        "model": str(model),
+        "weights": _weights_key(model, kwargs.get("family"), kwargs.get("seed", 0)),
+        "stimulus": stim.sha256,
+        "site": site,
+        "kwargs": {k: v for k, v in sorted(kwargs.items()) if k != "progress"},
+        "version": __version__,
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    path = data_home() / "cache" / "extraction" / f"{digest[:32]}.nc"
+    if path.is_file():
+        return read_netcdf(path, variable="responses")
+    responses = extract(model, stim, site=site, device=device, **kwargs)
+    write_netcdf(responses, path)
+    return read_netcdf(path, variable="responses")

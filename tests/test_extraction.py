@@ -321,3 +321,25 @@ def test_smollm2_short_story(smollm2, short_story):
     assert r.sizes["neuron"] == 30 * 1536
     assert list(np.unique(r["layer"])) == list(range(30))
     assert r.attrs["n_constant_neurons"] == 0
+
+
+def test_cached_extract_reuses_the_file(monkeypatch, _data_home):
+    first = extraction.cached_extract(
+        "tiny-bert", "default-story", stimulus_kwargs={"n_volumes": 16}, progress=False
+    )
+    files = list((_data_home / "cache" / "extraction").glob("*.nc"))
+    assert len(files) == 1
+
+    def boom(*args, **kwargs):
+        raise AssertionError("extract must not run on a cache hit")
+
+    monkeypatch.setattr(extraction, "extract", boom)
+    again = extraction.cached_extract(
+        "tiny-bert", "default-story", stimulus_kwargs={"n_volumes": 16}, progress=False
+    )
+    np.testing.assert_array_equal(first.values, again.values)
+    assert first.attrs == again.attrs
+    with pytest.raises(AssertionError, match="cache hit"):  # another seed is another key
+        extraction.cached_extract(
+            "tiny-bert", "default-story", seed=3, stimulus_kwargs={"n_volumes": 16}
+        )

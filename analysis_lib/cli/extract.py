@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-zscore", action="store_true", help="keep raw amplitudes")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences per pass (movies)")
     parser.add_argument("--seed", type=int, default=0, help="seed of tiny models' weights")
+    parser.add_argument(
+        "--allow-unsafe-weights",
+        action="store_true",
+        help="accept pickled (.bin) weights in a local folder; only for trusted sources",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     grid = parser.add_argument_group("stimulus grid (files; overrides for named stimuli)")
     grid.add_argument("--tr", type=float, default=None)
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         stimulus_kwargs=grid,
         progress=not args.quiet,
+        allow_unsafe_weights=args.allow_unsafe_weights,
     )
     path = write_netcdf(responses, args.out)
     n_time, n_neuron = responses.shape
