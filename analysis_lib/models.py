@@ -33,6 +33,7 @@ module's output projection, before the residual sum, in every branch) and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib.util
@@ -437,6 +438,22 @@ TINY = {
 }
 REGISTRY.update(TINY)
 
+# tiny models trained on the default-movie world (analysis_lib.training): same config,
+# tokenizer, image processing and sites as their untrained twins; weights cached in the
+# data home, trained on first load (or with `python -m analysis_lib train`)
+TRAINED = {
+    f"{twin}-trained": dataclasses.replace(
+        TINY[twin],
+        name=f"{twin}-trained",
+        kind="trained",
+        description=f"{TINY[twin].description.split(',')[0]}, trained on the default-movie "
+        "world (analysis_lib.training)",
+        how_to_get="python -m analysis_lib train (or trained on first load)",
+    )
+    for twin in ("tiny-clip", "tiny-bridgetower", "tiny-vit", "tiny-roberta")
+}
+REGISTRY.update(TRAINED)
+
 
 def model_names() -> list[str]:
     """Registered model names."""
@@ -490,6 +507,10 @@ def _hub_folder(hub_id: str) -> Path | None:
 def is_available(name: str) -> bool:
     """Whether ``name``'s weights (or config, for tiny models) are usable offline."""
     spec = get_spec(name)
+    if spec.kind == "trained":
+        from .training import is_trained
+
+        return is_trained(name)
     if spec.kind == "tiny":
         tok = FAMILIES[spec.family].tokenizer
         return (
@@ -840,6 +861,10 @@ def load_model(
     if key in REGISTRY:
         spec = REGISTRY[key]
         fam = FAMILIES[spec.family]
+        if spec.kind == "trained":
+            from .training import load_trained
+
+            return load_trained(key, device=device)
         if spec.kind == "tiny":
             module = build_tiny(key, seed)
             tok = offline_tokenizer(fam.tokenizer) if fam.tokenizer else None

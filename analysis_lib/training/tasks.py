@@ -1,0 +1,431 @@
+"""Training objectives and held-out evaluations of the four trained tiny models.
+
+``tiny-clip``
+    Symmetric contrastive (InfoNCE) loss between image and caption embeddings, as CLIP,
+    with every pair of the batch that shares a caption class counted as a positive
+    (captions repeat across frames, so plain one-hot targets would punish true matches).
+    Evaluated by image-to-caption retrieval: cosine similarity of each held-out frame to
+    the :data:`~analysis_lib.training.world.N_CLASSES` canonical captions, top-1.
+``tiny-bridgetower``
+    Image-text matching (binary, half of the pairs get the caption of another class) on
+    the concatenated cross-modal [CLS] features, plus masked language modelling on the
+    matched pairs, predicted from the cross-modal text features (the METER / BridgeTower
+    pre-training objectives). To halve the cost both losses share one forward pass on the
+    masked captions (METER runs one pass per objective). Evaluated by retrieval with the matching score.
+``tiny-vit``
+    Scene attribute classification: the caption class (kind, stage, direction) from the
+    [CLS] token. Evaluated by the head's accuracy and by a logistic-regression probe on
+    frozen [CLS] features (fitted on the training frames), which also applies to the
+    untrained twin. The probe is a ridge classifier on standardised features (fast and
+    closed-form; a linear read-out like the usual logistic probe).
+``tiny-roberta``
+    Masked language modelling (BERT masking: 15 %, 80/10/10) on the captions. Evaluated
+    by top-1 accuracy on masked held-out caption tokens.
+
+The heads (classification, matching, language-model transform) are not part of the
+registered model; they are stored next to it so that the evaluation can be repeated.
+Language-model decoders are tied to the word embeddings, as in BERT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .world import CLASSES, KINDS, N_CLASSES, PairSet, canonical_captions
+
+IGNORE = -100
+
+
+# --------------------------------------------------------------------------- text utilities
+
+
+class TokenCache:
+    """Token ids of captions (MiniLM WordPiece), computed once per distinct caption."""
+
+    def __init__(self, tokenizer, max_length: int = 64):
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self._ids: dict[str, list[int]] = {}
+        self.special = {int(i) for i in tokenizer.all_special_ids}
+
+    def ids(self, text: str) -> list[int]:
+        if text not in self._ids:
+            self._ids[text] = list(
+                self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"]
+            )
+        return self._ids[text]
+
+    def batch(self, texts: list[str]):
+        """Right-padded ``(input_ids, attention_mask)``, both int64 of shape (B, L)."""
+        import torch
+
+        encoded = [self.ids(t) for t in texts]
+        width = max(len(e) for e in encoded)
+        ids = torch.full((len(texts), width), int(self.tokenizer.pad_token_id), dtype=torch.long)
+        mask = torch.zeros(len(texts), width, dtype=torch.long)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e)] = torch.tensor(e, dtype=torch.long)
+            mask[row, : len(e)] = 1
+        return ids, mask
+
+
+def mask_tokens(
+    ids,
+    attention_mask,
+    special: set[int],
+    mask_id: int,
+    vocab: int,
+    prob: float,
+    rng,
+    *,
+    eval_mode=False,
+):
+    """BERT masking: choose ``prob`` of the ordinary tokens (at least one per sequence).
+
+    Chosen tokens become [MASK] (80 %), a random token (10 %) or stay (10 %); with
+    ``eval_mode`` they always become [MASK]. Returns ``(masked_ids, labels)`` with labels
+    ``-100`` where nothing is predicted. ``rng`` is a numpy Generator (fixed data order).
+    """
+    import torch
+
+    ids_np = ids.numpy().copy()
+    ordinary = (attention_mask.numpy() == 1) & ~np.isin(ids_np, sorted(special))
+    chosen = ordinary & (rng.random(ids_np.shape) < prob)
+    for row in np.flatnonzero(ordinary.any(1) & ~chosen.any(1)):
+        chosen[row, rng.choice(np.flatnonzero(ordinary[row]))] = True
+    labels = np.where(chosen, ids_np, IGNORE)
+    if eval_mode:
+        ids_np[chosen] = mask_id
+    else:
+        action = rng.random(ids_np.shape)
+        ids_np[chosen & (action < 0.8)] = mask_id
+        swap = chosen & (action >= 0.8) & (action < 0.9)
+        ids_np[swap] = rng.integers(999, vocab, size=int(swap.sum()))  # skip [unused] ids
+    return torch.from_numpy(ids_np), torch.from_numpy(labels)
+
+
+def _make_mlm_head(hidden: int, vocab: int, eps: float):
+    import torch
+    from torch import nn
+
+    class MLMHead(nn.Module):
+        """Dense + GELU + LayerNorm, then the word-embedding matrix (tied) plus a bias."""
+
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Linear(hidden, hidden)
+            self.norm = nn.LayerNorm(hidden, eps=eps)
+            self.bias = nn.Parameter(torch.zeros(vocab))
+
+        def forward(self, x, embedding_weight):
+            x = self.norm(nn.functional.gelu(self.dense(x)))
+            return x @ embedding_weight.T + self.bias
+
+    return MLMHead()
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class Batch:
+    """Rows of the training pairs plus a numpy generator for masks and negatives."""
+
+    rows: np.ndarray
+    rng: Any
+
+
+class Task:
+    """One model's objective: heads, loss on a batch, held-out evaluation."""
+
+    base: str = ""
+
+    def __init__(self, loaded, params):
+        self.loaded = loaded
+        self.params = params
+        self.tokens = TokenCache(loaded.tokenizer) if loaded.tokenizer is not None else None
+
+    @property
+    def module(self):
+        return self.loaded.module
+
+    def make_heads(self):
+        from torch import nn
+
+        return nn.ModuleDict()
+
+    def pixels(self, frames: np.ndarray):
+        return self.loaded.image_processor(np.asarray(frames))
+
+    def loss(self, heads, data: PairSet, batch: Batch):
+        raise NotImplementedError
+
+    def evaluate(self, heads, train: PairSet, heldout: PairSet) -> dict[str, float]:
+        raise NotImplementedError
+
+
+def _scores_to_metrics(scores: np.ndarray, data: PairSet) -> dict[str, float]:
+    pred = scores.argmax(1)
+    pred_kind = np.array([KINDS.index(CLASSES[p][0]) for p in pred])
+    return {
+        "retrieval_top1": float(np.mean(pred == data.labels)),
+        "retrieval_kind": float(np.mean(pred_kind == data.kinds)),
+        "chance": 1.0 / N_CLASSES,
+    }
+
+
+class ClipTask(Task):
+    base = "tiny-clip"
+
+    def _embed(self, ids=None, mask=None, pixels=None):
+        import torch.nn.functional as F
+
+        m = self.module
+        if pixels is not None:
+            return F.normalize(
+                m.visual_projection(m.vision_model(pixel_values=pixels).pooler_output), dim=-1
+            )
+        out = m.text_model(input_ids=ids, attention_mask=mask).pooler_output
+        return F.normalize(m.text_projection(out), dim=-1)
+
+    def loss(self, heads, data, batch):
+        import torch
+
+        ids, mask = self.tokens.batch([data.captions[r] for r in batch.rows])
+        img = self._embed(pixels=self.pixels(data.frames[batch.rows]))
+        txt = self._embed(ids, mask)
+        logits = self.module.logit_scale.exp().clamp(max=100.0) * img @ txt.T
+        labels = torch.from_numpy(data.labels[batch.rows])
+        pos = (labels[:, None] == labels[None, :]).float()
+        target = pos / pos.sum(1, keepdim=True)
+        li = -(target * logits.log_softmax(1)).sum(1).mean()
+        lt = -(target * logits.T.log_softmax(1)).sum(1).mean()
+        return (li + lt) / 2
+
+    def scores(self, data: PairSet, batch_size: int = 256) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            ids, mask = self.tokens.batch(canonical_captions())
+            txt = self._embed(ids, mask)
+            out = []
+            for b in range(0, len(data), batch_size):
+                img = self._embed(pixels=self.pixels(data.frames[b : b + batch_size]))
+                out.append((img @ txt.T).numpy())
+        return np.concatenate(out)
+
+    def evaluate(self, heads, train, heldout):
+        return _scores_to_metrics(self.scores(heldout), heldout)
+
+
+class BridgeTowerTask(Task):
+    base = "tiny-bridgetower"
+
+    def make_heads(self):
+        from torch import nn
+
+        cfg = self.module.config
+        return nn.ModuleDict(
+            {
+                "itm": nn.Linear(2 * cfg.hidden_size, 2),
+                "mlm": _make_mlm_head(
+                    cfg.hidden_size, cfg.text_config.vocab_size, cfg.layer_norm_eps
+                ),
+            }
+        )
+
+    def _word_embeddings(self):
+        return self.module.text_model.embeddings.word_embeddings.weight
+
+    def loss(self, heads, data, batch):
+        import torch
+        import torch.nn.functional as F
+
+        rows, rng = batch.rows, batch.rng
+        negative = rng.random(len(rows)) < self.params.itm_negatives
+        texts = []
+        for r, neg in zip(rows, negative, strict=True):
+            if neg:  # caption of a frame of another class
+                other = r
+                while data.labels[other] == data.labels[r]:
+                    other = int(rng.integers(len(data)))
+                texts.append(data.captions[other])
+            else:
+                texts.append(data.captions[r])
+        pixels = self.pixels(data.frames[rows])
+        ids, mask = self.tokens.batch(texts)
+        tok = self.loaded.tokenizer
+        masked, mlm_labels = mask_tokens(
+            ids, mask, self.tokens.special, tok.mask_token_id, len(tok), self.params.mask_prob, rng
+        )
+        mlm_labels[torch.from_numpy(negative)] = IGNORE  # predict words of matched pairs only
+        out = self.module(input_ids=masked, attention_mask=mask, pixel_values=pixels)
+        itm = F.cross_entropy(
+            heads["itm"](out.pooler_output), torch.from_numpy((~negative).astype(np.int64))
+        )
+        sel = mlm_labels != IGNORE
+        if not bool(sel.any()):
+            return itm
+        logits = heads["mlm"](out.text_features[sel], self._word_embeddings())
+        return itm + F.cross_entropy(logits, mlm_labels[sel])
+
+    def scores(self, heads, data: PairSet, batch_size: int = 512) -> np.ndarray:
+        import torch
+
+        caps = canonical_captions()
+        ids_c, mask_c = self.tokens.batch(caps)
+        n, k = len(data), len(caps)
+        out = np.zeros((n, k), np.float32)
+        pairs = [(i, j) for i in range(n) for j in range(k)]
+        with torch.inference_mode():
+            for b in range(0, len(pairs), batch_size):
+                chunk = np.asarray(pairs[b : b + batch_size])
+                frames, cap = chunk[:, 0], chunk[:, 1]
+                uniq, inv = np.unique(frames, return_inverse=True)
+                pixels = self.pixels(data.frames[uniq])[torch.from_numpy(inv)]
+                res = self.module(
+                    input_ids=ids_c[cap], attention_mask=mask_c[cap], pixel_values=pixels
+                )
+                prob = heads["itm"](res.pooler_output).softmax(-1)[:, 1]
+                out[frames, cap] = prob.numpy()
+        return out
+
+    def evaluate(self, heads, train, heldout):
+        return _scores_to_metrics(self.scores(heads, heldout), heldout)
+
+
+class VitTask(Task):
+    base = "tiny-vit"
+
+    def make_heads(self):
+        from torch import nn
+
+        return nn.ModuleDict({"classes": nn.Linear(self.module.config.hidden_size, N_CLASSES)})
+
+    def features(self, frames, batch_size: int = 256) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for b in range(0, len(frames), batch_size):
+                hidden = self.module(pixel_values=self.pixels(frames[b : b + batch_size]))
+                out.append(hidden.last_hidden_state[:, 0].numpy())
+        return np.concatenate(out)
+
+    def loss(self, heads, data, batch):
+        import torch
+        import torch.nn.functional as F
+
+        hidden = self.module(pixel_values=self.pixels(data.frames[batch.rows])).last_hidden_state
+        return F.cross_entropy(
+            heads["classes"](hidden[:, 0]), torch.from_numpy(data.labels[batch.rows])
+        )
+
+    def evaluate(self, heads, train, heldout):
+        import torch
+        from sklearn.linear_model import RidgeClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        test = self.features(heldout.frames)
+        with torch.inference_mode():
+            pred = heads["classes"](torch.from_numpy(test)).argmax(1).numpy()
+        probe = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0))
+        probe.fit(self.features(train.frames), train.labels)
+        counts = np.bincount(train.labels, minlength=N_CLASSES)
+        return {
+            "class_accuracy": float(np.mean(pred == heldout.labels)),
+            "probe_accuracy": float(probe.score(test, heldout.labels)),
+            "chance": 1.0 / N_CLASSES,
+            "majority": float(np.mean(heldout.labels == counts.argmax())),
+        }
+
+
+class RobertaTask(Task):
+    base = "tiny-roberta"
+
+    def make_heads(self):
+        from torch import nn
+
+        cfg = self.module.config
+        return nn.ModuleDict(
+            {"mlm": _make_mlm_head(cfg.hidden_size, cfg.vocab_size, cfg.layer_norm_eps)}
+        )
+
+    def _mlm(self, heads, ids, mask, labels):
+        hidden = self.module(input_ids=ids, attention_mask=mask).last_hidden_state
+        sel = labels != IGNORE
+        weight = self.module.embeddings.word_embeddings.weight
+        return heads["mlm"](hidden[sel], weight), labels[sel]
+
+    def loss(self, heads, data, batch):
+        import torch.nn.functional as F
+
+        tok = self.loaded.tokenizer
+        ids, mask = self.tokens.batch([data.captions[r] for r in batch.rows])
+        masked, labels = mask_tokens(
+            ids,
+            mask,
+            self.tokens.special,
+            tok.mask_token_id,
+            len(tok),
+            self.params.mask_prob,
+            batch.rng,
+        )
+        logits, target = self._mlm(heads, masked, mask, labels)
+        return F.cross_entropy(logits, target)
+
+    def evaluate(self, heads, train, heldout):
+        import torch
+
+        tok = self.loaded.tokenizer
+        rng = np.random.default_rng([self.params.seed, 31337])
+        correct = total = 0
+        with torch.inference_mode():
+            for b in range(0, len(heldout), 256):
+                ids, mask = self.tokens.batch(heldout.captions[b : b + 256])
+                masked, labels = mask_tokens(
+                    ids,
+                    mask,
+                    self.tokens.special,
+                    tok.mask_token_id,
+                    len(tok),
+                    self.params.mask_prob,
+                    rng,
+                    eval_mode=True,
+                )
+                logits, target = self._mlm(heads, masked, mask, labels)
+                correct += int((logits.argmax(1) == target).sum())
+                total += int(target.numel())
+        # baseline: always predict the most frequent ordinary token of the training captions
+        counts: dict[int, int] = {}
+        for text in train.captions:
+            for i in self.tokens.ids(text):
+                if i not in self.tokens.special:
+                    counts[i] = counts.get(i, 0) + 1
+        top = max(counts, key=counts.get)
+        hits = sum(
+            i == top
+            for t in heldout.captions
+            for i in self.tokens.ids(t)
+            if i not in self.tokens.special
+        )
+        n_tok = sum(
+            1 for t in heldout.captions for i in self.tokens.ids(t) if i not in self.tokens.special
+        )
+        return {
+            "mlm_accuracy": correct / max(total, 1),
+            "unigram_baseline": hits / max(n_tok, 1),
+            "chance": 1.0 / len(tok),
+        }
+
+
+TASKS: dict[str, type[Task]] = {
+    "tiny-clip-trained": ClipTask,
+    "tiny-bridgetower-trained": BridgeTowerTask,
+    "tiny-vit-trained": VitTask,
+    "tiny-roberta-trained": RobertaTask,
+}
