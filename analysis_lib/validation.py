@@ -1,0 +1,272 @@
+"""End-to-end validation of the pipeline on the simulated phantoms (known ground truth).
+
+:func:`run_validation` runs extraction, decomposition, encoding, group maps and the
+network correspondence on ``phantom-story`` and on ``phantom-null`` (SIMULATED data, see
+:mod:`analysis_lib.datasets.phantom`) and scores the result.
+
+Recovery
+--------
+The phantom plants network time courses ``s_n(t)`` (``network_timecourse`` of the ground
+truth, unit variance) built from stimulus features. The pipeline's atoms ``d_k(t)`` are
+whatever the model's artificial neurons carry, so the *planted structure in atom terms* is
+the least-squares regression of each planted course on the z-scored atoms (with an
+intercept):
+
+.. math:: s_n = b_{0n} + \\sum_k B_{kn} z(d_k) + \\varepsilon_n .
+
+``B[k, n]`` is the noise-free group beta of atom ``k`` in network ``n``'s voxels, in units of
+that network's signal. Atom ``k`` is *planted* in the networks ``P_k = {n : |B_kn| >=
+b_min}`` (default ``b_min = 0.3``). Then
+
+.. math:: \\text{recovery} = \\frac{\\#\\{k : P_k \\neq \\emptyset,\\ \\text{assignment}(k) \\in P_k\\}}
+   {\\#\\{k : P_k \\neq \\emptyset\\}} .
+
+With ``atoms="oracle"`` the atoms are the phantom's own features (no model), which checks
+encoding, group inference and correspondence alone.
+
+Null
+----
+``null_significant_fraction`` is the share of (atom, network) overlaps with spatial-null
+``p < 0.05`` on ``phantom-null`` (expected near 0.05 when the test is calibrated);
+``null_assigned_fraction`` the share of atoms assigned to any network after BH correction
+(expected near 0).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+NOMINAL = 0.05
+
+
+def planted_coefficients(atoms: xr.DataArray, truth: xr.Dataset) -> xr.DataArray:
+    """Regression coefficients ``B`` (atom, network) of the planted courses on the atoms.
+
+    Parameters
+    ----------
+    atoms : DataArray (time, atom)
+    truth : phantom ground truth with ``network_timecourse`` (time, network)
+
+    Returns
+    -------
+    DataArray (atom, network); networks without planted signal have zero columns.
+    """
+    d = atoms.transpose("time", "atom").values.astype(float)
+    s = truth["network_timecourse"].transpose("time", "network").values.astype(float)
+    if d.shape[0] != s.shape[0]:
+        raise ValueError(
+            f"atoms have {d.shape[0]} time points, the phantom {s.shape[0]}: they must share "
+            "the stimulus clock"
+        )
+    sd = d.std(0)
+    z = np.where(sd > 0, (d - d.mean(0)) / np.where(sd > 0, sd, 1), 0.0)
+    x = np.column_stack([np.ones(len(z)), z])
+    coef = np.linalg.lstsq(x, s, rcond=None)[0][1:]
+    return xr.DataArray(
+        coef,
+        dims=("atom", "network"),
+        coords={"atom": atoms["atom"].values, "network": truth["network"].values},
+        name="planted_beta",
+        attrs={"long_name": "regression of planted network courses on z-scored atoms"},
+    )
+
+
+def recovery_score(corr: xr.Dataset, planted: xr.DataArray, b_min: float = 0.3) -> dict:
+    """Share of planted atoms assigned to one of their planted networks (module docstring).
+
+    Returns
+    -------
+    dict with ``recovery`` (NaN when no atom is planted), ``n_planted``, ``n_recovered``
+    and ``atoms``: per atom its planted networks and its assignment.
+    """
+    networks = [str(n) for n in planted["network"].values]
+    rows, n_planted, n_rec = [], 0, 0
+    for k, atom in enumerate(planted["atom"].values):
+        b = planted.values[k]
+        sets = [networks[i] for i in np.flatnonzero(np.abs(b) >= b_min)]
+        got = str(corr["assignment"].sel(atom=atom).values)
+        ok = bool(sets) and got in sets
+        n_planted += bool(sets)
+        n_rec += ok
+        rows.append({"atom": int(atom), "planted": sets, "assigned": got, "recovered": ok})
+    return {
+        "recovery": n_rec / n_planted if n_planted else float("nan"),
+        "n_planted": n_planted,
+        "n_recovered": n_rec,
+        "atoms": rows,
+    }
+
+
+def model_atoms(
+    model: str, stimulus: str, n_atoms: int, alpha: float, seed: int, progress: bool
+) -> tuple[xr.DataArray, dict]:
+    """Extract AN responses to ``stimulus`` and decompose them into ``n_atoms`` atoms."""
+    from .decomposition import SparseDictionary
+    from .extraction import extract
+
+    responses = extract(model, stimulus, progress=progress)
+    sd = SparseDictionary(n_atoms=n_atoms, alpha=alpha, seed=seed, verbose=progress)
+    sd.fit(responses)
+    atoms = xr.DataArray(
+        sd.atoms_,
+        dims=("time", "atom"),
+        coords={"time": responses["time"].values, "atom": np.arange(n_atoms)},
+        name="atoms",
+    )
+    info = {
+        "n_neurons": int(responses.sizes["neuron"]),
+        "r2_median": float(np.nanmedian(sd.r2_)),
+        "subgroup_size_median": float(np.median((np.abs(sd.loadings_) > 0).sum(1))),
+    }
+    return atoms, info
+
+
+def oracle_atoms(truth: xr.Dataset) -> xr.DataArray:
+    """The phantom's stimulus features as atoms (dims time, atom)."""
+    f = truth["features"].transpose("time", "feature")
+    return xr.DataArray(
+        f.values,
+        dims=("time", "atom"),
+        coords={"time": f["time"].values, "atom": np.arange(f.sizes["feature"])},
+        name="atoms",
+        attrs={"feature_names": [str(v) for v in f["feature"].values]},
+    )
+
+
+def group_maps(
+    atoms: xr.DataArray, dataset: str, *, n_perm_group: int, seed: int, progress: bool, **options
+) -> xr.Dataset:
+    """Fit every subject of ``dataset`` on ``atoms`` and combine them into group maps."""
+    from . import datasets
+    from .encoding import fit_encoding, group_encoding
+
+    results = []
+    for subject in datasets.subjects(dataset, **options):
+        bold = datasets.load(dataset, subject, **options)
+        results.append(fit_encoding(atoms, bold, n_perm=0, cv=None, seed=seed, progress=False))
+    return group_encoding(results, n_perm=n_perm_group, seed=seed, progress=progress)
+
+
+def run_validation(
+    *,
+    atoms: str = "model",
+    model: str = "minilm",
+    n_atoms: int = 16,
+    alpha: float = 0.1,
+    correction: str = "uncorrected",
+    threshold: float = 0.01,
+    n_perm: int = 1000,
+    n_perm_group: int = 1000,
+    b_min: float = 0.3,
+    seed: int = 0,
+    progress: bool = False,
+    **phantom_options: Any,
+) -> dict:
+    """Run the pipeline on phantom-story and phantom-null and score it.
+
+    Parameters
+    ----------
+    atoms : {"model", "oracle"}
+        Atoms from ``model``'s neurons (extract + decompose) or the phantom's features.
+    model : str
+        Registered model for ``atoms="model"``.
+    n_atoms, alpha : int, float
+        Dictionary size and L1 penalty of the decomposition.
+    correction, threshold : str, float
+        Voxel threshold of the group maps (see
+        :func:`analysis_lib.networks.correspondence`).
+    n_perm : int
+        Spatial-null maps.
+    n_perm_group : int
+        Sign-flip permutations of the group maps.
+    b_min : float
+        Planted-coefficient threshold of :func:`recovery_score`.
+    seed : int
+    progress : bool
+    **phantom_options
+        Options of the phantoms (``n_subjects``, ``stride``, ``snr``, ``space``, ...).
+
+    Returns
+    -------
+    dict with ``recovery``, ``null_significant_fraction``, ``null_assigned_fraction``,
+    ``passed`` and details.
+    """
+    from . import datasets
+    from .networks import correspondence, load_atlas
+
+    t0 = time.perf_counter()
+    truth = datasets.ground_truth("phantom-story", **phantom_options)
+    if atoms == "oracle":
+        d, info = oracle_atoms(truth), {"features": list(truth["feature"].values)}
+    elif atoms == "model":
+        d, info = model_atoms(model, str(truth.attrs["stimulus"]), n_atoms, alpha, seed, progress)
+    else:
+        raise ValueError(f"atoms must be 'model' or 'oracle', got {atoms!r}")
+    planted = planted_coefficients(d, truth)
+    out: dict[str, Any] = {
+        "atoms": atoms if atoms == "oracle" else f"model:{model}",
+        "atoms_info": info,
+        "simulated": True,
+    }
+    corr = {}
+    for kind in ("story", "null"):
+        group = group_maps(
+            d,
+            f"phantom-{kind}",
+            n_perm_group=n_perm_group,
+            seed=seed,
+            progress=progress,
+            **phantom_options,
+        )
+        atlas = load_atlas(str(truth.attrs["atlas"]), like=group)
+        corr[kind] = correspondence(
+            group,
+            atlas,
+            threshold=threshold,
+            correction=correction,
+            n_perm=n_perm,
+            seed=seed,
+            progress=progress,
+        )
+    score = recovery_score(corr["story"], planted, b_min)
+    p_null = corr["null"]["p"].values
+    assigned_null = corr["null"]["assignment"].values != "none"
+    n_tests = p_null.size
+    null_frac = float((p_null < NOMINAL).mean())
+    tolerance = NOMINAL + 2 * np.sqrt(NOMINAL * (1 - NOMINAL) / n_tests)
+    out.update(
+        {
+            "recovery": score["recovery"],
+            "n_planted_atoms": score["n_planted"],
+            "n_recovered_atoms": score["n_recovered"],
+            "per_atom": score["atoms"],
+            "null_significant_fraction": null_frac,
+            "null_n_tests": int(n_tests),
+            "null_tolerance": float(tolerance),
+            "null_assigned_fraction": float(assigned_null.mean()),
+            "passed": bool(
+                np.isfinite(score["recovery"])
+                and score["recovery"] >= 0.8
+                and null_frac <= tolerance
+            ),
+            "params": {
+                "n_atoms": n_atoms,
+                "alpha": alpha,
+                "correction": correction,
+                "threshold": threshold,
+                "n_perm": n_perm,
+                "n_perm_group": n_perm_group,
+                "b_min": b_min,
+                "seed": seed,
+                "atlas": str(truth.attrs["atlas"]),
+                **phantom_options,
+            },
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    )
+    out["story_assignment"] = [str(a) for a in corr["story"]["assignment"].values]
+    return out
