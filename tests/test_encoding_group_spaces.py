@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 from scipy import stats
 
@@ -12,6 +13,15 @@ from analysis_lib.encoding import spaces as sp
 from analysis_lib.io import read_netcdf, write_netcdf
 
 TR = 2.0
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small problems: one torch thread avoids stalls on a shared CPU (restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def subject_maps(rng, n_sub, n_atoms, n_vox, effect):

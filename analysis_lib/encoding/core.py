@@ -168,14 +168,16 @@ def fit_encoding(
         if noise_model == "ols":
             beta[:, idx] = fit.beta[:n_atoms].cpu().numpy()
             tstat[:, idx] = fit.tstat(n_atoms).cpu().numpy()
-            continue
-        chunk_rho = glm.ar1_coefficients(glm.residuals(X, fit, Y), ar1_bins).cpu().numpy()
-        rho[idx] = chunk_rho
-        for value, members in glm.ar1_groups(chunk_rho):
+        else:
+            rho[idx] = glm.ar1_coefficients(glm.residuals(X, fit, Y), ar1_bins).cpu().numpy()
+    if noise_model == "ar1" and valid_idx.size:
+        for value, members in glm.ar1_groups(rho[valid_idx]):
             Xw = glm.ar1_whiten(X, value)
-            wfit = glm.ols(Xw, glm.ar1_whiten(Y[:, members], value))
-            beta[:, idx[members]] = wfit.beta[:n_atoms].cpu().numpy()
-            tstat[:, idx[members]] = wfit.tstat(n_atoms).cpu().numpy()
+            for idx in _voxel_chunks(valid_idx[members], chunk):
+                Y = torch.as_tensor(np.asarray(values[:, idx], np.float64), device=dev)
+                wfit = glm.ols(Xw, glm.ar1_whiten(Y, value))
+                beta[:, idx] = wfit.beta[:n_atoms].cpu().numpy()
+                tstat[:, idx] = wfit.tstat(n_atoms).cpu().numpy()
     pvalue_param = glm.two_sided_pvalue(tstat, design.dof)
 
     pvalue_perm = np.full((n_atoms, n_vox), np.nan)

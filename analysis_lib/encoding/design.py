@@ -7,11 +7,25 @@ its discrete cosine basis with cut-off ``high_pass`` Hz), which also adds the co
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
+
+
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _single_blas_thread():
+    """Context limiting BLAS to one thread: the SVDs here are tiny, and on a shared CPU
+    multi-threaded BLAS stalls on descheduled threads (seconds instead of milliseconds)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,13 @@ def drift_regressors(
     """Drift basis and constant from nilearn (``drift_model`` None gives only the constant)."""
     from nilearn.glm.first_level import make_first_level_design_matrix
 
-    return make_first_level_design_matrix(
-        np.asarray(frame_times, float), events=None, drift_model=drift_model, high_pass=high_pass
-    )
+    with _single_blas_thread():  # tiny SVDs: threads only add stalls
+        return make_first_level_design_matrix(
+            np.asarray(frame_times, float),
+            events=None,
+            drift_model=drift_model,
+            high_pass=high_pass,
+        )
 
 
 def build_design(
@@ -100,7 +118,8 @@ def build_design(
             f"{nuisance.shape[1]} confounds/drift/intercept); the model cannot be estimated"
         )
     full = np.hstack([atoms, nuisance])
-    svals = scipy.linalg.svdvals(full)
+    with _single_blas_thread():
+        svals = scipy.linalg.svdvals(full)
     rank = int((svals > svals.max() * max(full.shape) * np.finfo(float).eps).sum())
     if rank < n_reg:
         raise ValueError(

@@ -182,7 +182,11 @@ def as_confounds(confounds, n_time: int) -> pd.DataFrame | None:
     """
     if confounds is None:
         return None
-    if isinstance(confounds, (list, tuple)) and not (len(confounds) and np.isscalar(confounds[0])):
+    if isinstance(confounds, (list, tuple)) and all(
+        isinstance(c, (str, os.PathLike, pd.DataFrame, xr.DataArray))
+        or (isinstance(c, np.ndarray) and c.ndim == 2)
+        for c in confounds
+    ):
         frames = [as_confounds(c, n_time) for c in confounds]
         frames = [f for f in frames if f is not None]
         return pd.concat(frames, axis=1) if frames else None
