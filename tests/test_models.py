@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -147,3 +148,25 @@ def test_cli_lists_models():
         [sys.executable, "-m", "analysis_lib", "models"], capture_output=True, text=True, cwd=ROOT
     ).stdout
     assert "tiny-bridgetower" in text and "cross_attn_out" in text
+
+
+def test_vision_language_folder_uses_its_image_processor(tmp_path):
+    """The path real CLIP/BridgeTower checkpoints take: processor files in the folder."""
+    from transformers import CLIPImageProcessor
+
+    tiny = models.load_model("tiny-clip")
+    folder = tmp_path / "my-clip"
+    tiny.module.save_pretrained(folder, safe_serialization=True)
+    tiny.tokenizer.save_pretrained(folder)
+    CLIPImageProcessor(
+        size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}
+    ).save_pretrained(folder)
+    loaded = models.load_model(folder)  # family read from config.json
+    assert loaded.family.name == "clip"
+    assert isinstance(loaded.image_processor, models.HFImageProcessor)
+    frames = np.random.default_rng(0).integers(0, 255, (3, 48, 80, 3), dtype=np.uint8)
+    pixels = loaded.image_processor(frames)
+    assert tuple(pixels.shape) == (3, 3, 64, 64)
+    with torch.no_grad():
+        out = loaded.module.vision_model(pixel_values=pixels)
+    assert torch.isfinite(out.last_hidden_state).all()
