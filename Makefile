@@ -39,7 +39,13 @@ install: $(STAMP)
 info: install
 	$(PY) -m analysis_lib info
 
+GRID ?= configs/default.yaml
+GRID_FLAGS ?=
+
+# Execute the default analyses (a resumable grid of papermill runs on dask), then build
+# the book, whose chapters read the results and render the executed runs.
 book: install
+	$(PY) -m analysis_lib run --config $(GRID) $(GRID_FLAGS)
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
 	@echo "Book written to _build/html/index.html"
 
