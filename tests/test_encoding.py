@@ -191,6 +191,22 @@ def test_fwe_calibration_over_repeated_null_datasets():
     assert naive_hits > hi, naive_hits
 
 
+def test_ar1_prewhitened_permutations(rng):
+    """AR(1) model with permutations: one null per AR(1) group, pooled max statistic."""
+    n_time, n_atoms, n_vox = 120, 2, 600
+    atoms = smooth_atoms(rng, n_time, n_atoms)
+    bold = ar1_noise(rng, n_time, n_vox, 0.5)
+    bold[:, :20] += atoms[:, :1] * 3.0
+    ds = fit_encoding(
+        atoms, bold, tr=TR, n_perm=119, cv=None, noise_model="ar1", ar1_bins=10, progress=False
+    )
+    assert np.unique(ds.ar1_rho.values).size > 2
+    null_p = ds.pvalue_perm.values[:, 20:]
+    assert 0.02 <= (null_p <= 0.05).mean() <= 0.09
+    assert (ds.pvalue_fwe.values[0, :20] <= 0.05).all()
+    assert (ds.pvalue_fwe.values[:, 20:] <= 0.05).mean() < 0.01
+
+
 def test_planted_effects_are_recovered(rng):
     n_time, n_atoms, n_vox = 300, 4, 1000
     atoms = smooth_atoms(rng, n_time, n_atoms)
