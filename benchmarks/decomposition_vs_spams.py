@@ -117,7 +117,7 @@ def main() -> None:
             normalize="none",
             tol=args.tol,
             max_iter=500,
-            n_threads=N_THREADS,
+            n_threads=OUR_THREADS,
             verbose=False,
         )
         t = time.perf_counter()
