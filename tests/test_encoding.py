@@ -346,19 +346,20 @@ def test_nan_and_constant_voxels_are_excluded_and_do_not_spread(rng):
     n_time = 90
     atoms = smooth_atoms(rng, n_time, 2)
     bold = rng.standard_normal((n_time, 20))
-    clean = fit_encoding(atoms, bold[:, 3:], tr=TR, n_perm=99, cv=3, progress=False)
+    clean = fit_encoding(atoms, bold[:, 4:], tr=TR, n_perm=99, cv=3, progress=False)
     bold[5, 0] = np.nan
     bold[:, 1] = 3.0
     bold[:, 2] = np.inf
+    bold[:, 3] = 7.0 + 2.0 * drift_regressors(TR * np.arange(n_time)).to_numpy()[:, 0]
     ds = fit_encoding(atoms, bold, tr=TR, n_perm=99, cv=3, progress=False)
-    assert ds.attrs["n_voxels_nan"] == 2 and ds.attrs["n_voxels_constant"] == 1
-    assert ds.attrs["n_voxels_fitted"] == 17
-    assert not ds.valid.values[:3].any() and ds.valid.values[3:].all()
+    assert ds.attrs["n_voxels_nan"] == 2 and ds.attrs["n_voxels_constant"] == 2
+    assert ds.attrs["n_voxels_fitted"] == 16
+    assert not ds.valid.values[:4].any() and ds.valid.values[4:].all()
     for var in ("beta", "tstat", "pvalue_perm", "pvalue_fwe", "qvalue", "r2", "r_cv"):
         vals = ds[var].values
-        assert np.isnan(vals[..., :3]).all()
-        assert np.isfinite(vals[..., 3:]).all()
-        np.testing.assert_allclose(vals[..., 3:], clean[var].values, atol=1e-10)
+        assert np.isnan(vals[..., :4]).all()
+        assert np.isfinite(vals[..., 4:]).all()
+        np.testing.assert_allclose(vals[..., 4:], clean[var].values, atol=1e-10)
 
 
 def test_rank_deficient_and_bad_options(rng):

@@ -11,7 +11,15 @@ import xarray as xr
 from ..io import provenance, sha256_array
 from . import glm, nulls
 from .design import build_design
-from .inputs import as_atoms, as_bold, as_confounds, check_time_axes, infer_tr, voxel_validity
+from .inputs import (
+    VoxelValidity,
+    as_atoms,
+    as_bold,
+    as_confounds,
+    check_time_axes,
+    infer_tr,
+    voxel_validity,
+)
 from .ridge_cv import cross_validated_ridge
 
 NOISE_MODELS = ("ols", "ar1")
@@ -105,7 +113,8 @@ def fit_encoding(
         ``beta``, ``tstat``, ``pvalue_param``, ``pvalue_perm``, ``pvalue_fwe``, ``qvalue``
         (atom, voxel); ``r2``, ``r_cv``, ``r2_cv``, ``alpha_cv``, ``valid`` (voxel), and
         ``ar1_rho`` (voxel) for ``noise_model="ar1"``. Excluded voxels (NaN or constant)
-        hold NaN; their counts are in attrs ``n_voxels_nan`` and ``n_voxels_constant``.
+        hold NaN; their counts are in attrs ``n_voxels_nan`` and ``n_voxels_constant``
+        (constant includes voxels with no variance left after the confound model).
 
     Raises
     ------
@@ -159,17 +168,30 @@ def fit_encoding(
     r2 = np.full(n_vox, np.nan)
     rho = np.full(n_vox, np.nan)
     q_nuis, _ = torch.linalg.qr(N, mode="reduced")
+    degenerate = np.zeros(n_vox, bool)
     for idx in tqdm(chunks, desc="GLM", disable=not progress):
         Y = torch.as_tensor(np.asarray(values[:, idx], np.float64), device=dev)
         fit = glm.ols(X, Y)
         y0 = Y - q_nuis @ (q_nuis.T @ Y)
         rss0 = (y0 * y0).sum(0)
+        # nothing left after confounds/drift/intercept: constant for this model
+        degenerate[idx] = (rss0 <= 1e-20 * (Y * Y).sum(0)).cpu().numpy()
         r2[idx] = (1.0 - fit.rss / rss0).cpu().numpy()
         if noise_model == "ols":
             beta[:, idx] = fit.beta[:n_atoms].cpu().numpy()
             tstat[:, idx] = fit.tstat(n_atoms).cpu().numpy()
         else:
             rho[idx] = glm.ar1_coefficients(glm.residuals(X, fit, Y), ar1_bins).cpu().numpy()
+    if degenerate.any():
+        validity = VoxelValidity(
+            validity.valid & ~degenerate,
+            validity.n_nan,
+            validity.n_constant + int(degenerate.sum()),
+        )
+        valid_idx = np.nonzero(validity.valid)[0]
+        for arr in (beta, tstat):
+            arr[:, degenerate] = np.nan
+        r2[degenerate] = rho[degenerate] = np.nan
     if noise_model == "ar1" and valid_idx.size:
         for value, members in glm.ar1_groups(rho[valid_idx]):
             Xw = glm.ar1_whiten(X, value)
