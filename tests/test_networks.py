@@ -338,14 +338,28 @@ def test_group_dataset_input_and_cli(tmp_path, gray):
     assert unc["n_significant"].values[0] == (t[0] != 0).sum()
     assert bh["n_significant"].values[0] == (t[0] != 0).sum() - 5
     with pytest.raises(ValueError, match="lack 'qvalue'"):
-        correspondence(group.drop_vars("qvalue"), atlas, n_perm=0)
+        correspondence(group.drop_vars("qvalue"), atlas, n_perm=0, correction="fdr")
+    with pytest.raises(ValueError, match="lack 'pvalue_param'"):
+        correspondence(group.drop_vars("pvalue_param"), atlas, n_perm=0)
 
     from analysis_lib.cli import main
 
     path = write_netcdf(group, tmp_path / "group.nc")
     out = tmp_path / "corr.nc"
     rc = main(
-        ["networks", "--group", str(path), "--atlas", "yeo7", "--n-perm", "20", "--out", str(out)]
+        [
+            "networks",
+            "--group",
+            str(path),
+            "--atlas",
+            "yeo7",
+            "--n-perm",
+            "20",
+            "--correction",
+            "fwe",
+            "--out",
+            str(out),
+        ]
     )
     assert rc == 0
     back = read_netcdf(out)

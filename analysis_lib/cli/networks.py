@@ -22,9 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--correction",
         choices=("fdr", "fdr-param", "fwe", "uncorrected"),
-        default="fdr",
-        help="p values that threshold the maps: group qvalue (fdr), BH of the parametric "
-        "p (fdr-param), pvalue_fwe (fwe) or the parametric p (uncorrected)",
+        default="fdr-param",
+        help="p values that threshold the maps: BH of the group's parametric p "
+        "(fdr-param, default), the group qvalue over sign-flip p (fdr; with few subjects "
+        "these p are discrete and BH may reject nothing), pvalue_fwe (fwe) or the "
+        "parametric p (uncorrected)",
     )
     parser.add_argument("--alpha", type=float, default=0.05, help="threshold on q / FWE p")
     parser.add_argument("--sign", choices=("both", "positive", "negative", "abs"), default="both")

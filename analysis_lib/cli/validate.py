@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-subjects", type=int, default=None, help="phantom subjects")
     parser.add_argument("--stride", type=int, default=None, help="phantom cortical stride")
     parser.add_argument("--snr", type=float, default=None, help="phantom SNR")
+    parser.add_argument("--space", choices=("fsLR32k", "MNI152-4mm"), default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--progress", action="store_true")
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     options = {
         k: getattr(args, k)
-        for k in ("n_subjects", "stride", "snr")
+        for k in ("n_subjects", "stride", "snr", "space")
         if getattr(args, k) is not None
     }
     result = run_validation(

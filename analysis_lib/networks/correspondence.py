@@ -183,7 +183,7 @@ def correspondence(
     *,
     threshold: float = 0.05,
     pvalues: xr.DataArray | None = None,
-    correction: str = "fdr",
+    correction: str = "fdr-param",
     sign: str = "both",
     n_perm: int = 1000,
     seed: int = 0,
