@@ -12,8 +12,9 @@ the Dice coefficient, as in the Network Correspondence Toolbox (Kong et al. 2025
 With ``sign="both"`` (default) the statistic is ``D = max(D(A^+, N), D(A^-, N))`` and its
 polarity is recorded; ``"positive"``, ``"negative"`` and ``"abs"`` (``A^+ \\cup A^-``) use one
 set. Its p value is ``(1 + #{null >= observed}) / (1 + n_perm)`` from the same statistic
-computed on spatial-null maps (:mod:`analysis_lib.networks.nulls`: spins for grayordinates,
-3-D phase randomisation for volumes). ``p_fdr`` are Benjamini-Hochberg q values over all
+computed on spatial-null maps (:mod:`analysis_lib.networks.nulls`: spins of the cortical
+grayordinates, or of MNI voxels projected to the cortical surface; optionally 3-D phase
+randomisation for volumes). ``p_fdr`` are Benjamini-Hochberg q values over all
 (atom, network) pairs. Each atom is assigned to the network with the largest Dice among
 those with ``p_fdr < alpha_assign``, or to ``"none"``.
 """
@@ -198,7 +199,7 @@ def correspondence(
     ----------
     maps : DataArray (atom, voxel) or group Dataset
         Signed atom maps; or the output of ``group_encoding`` (``tstat`` gives the sign,
-        ``qvalue`` or ``pvalue_fwe`` the significance, see ``correction``).
+        ``pvalue_param``, ``qvalue`` or ``pvalue_fwe`` the significance, see ``correction``).
     atlas : Dataset
         From :func:`~analysis_lib.networks.load_atlas`, on the same voxel grid (resample
         explicitly otherwise).
@@ -215,7 +216,8 @@ def correspondence(
     seed : int
     null : {"auto", "spin", "phase"}
         ``auto`` and ``spin``: spin permutations, of the cortical grayordinates or, for MNI
-        volumes, of the voxels within 4 mm of the cortical surface projected to the sphere
+        volumes, of the voxels whose centre lies within half a voxel diagonal plus 2 mm of
+        the midthickness surface, projected to the sphere
         (:func:`~analysis_lib.networks.nulls.cortical_projection`); ``phase``: 3-D phase
         randomisation of the whole volume (see its caveats in :mod:`.nulls`).
     subcortex : {"exclude", "fixed"}
