@@ -282,3 +282,40 @@ def test_cli_encode_and_group(rng, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "70 time points but BOLD has 80" in err and "TR = 2 s" in err
     assert not (tmp_path / "bad.nc").exists()
+
+
+def test_all_voxels_constant_gives_nan_maps(rng):
+    ds = fit_encoding(
+        rng.standard_normal((40, 2)), np.ones((40, 5)), tr=TR, n_perm=20, cv=3, progress=False
+    )
+    assert ds.attrs["n_voxels_constant"] == 5 and ds.attrs["n_voxels_fitted"] == 0
+    assert np.isnan(ds.beta.values).all() and np.isnan(ds.pvalue_perm.values).all()
+
+
+@pytest.mark.realdata
+def test_alice_word_rate_drives_language_rois():
+    """Real data (Brennan et al. 2016): the HRF-convolved word-rate predictor, used as an
+    atom with motion confounds, has a positive group effect in the six language ROIs.
+    Skipped when the Alice data are not in an extra data root."""
+    import warnings
+
+    from analysis_lib.datasets import alice
+
+    if not alice.available():
+        pytest.skip("Alice data not found in ANALYSIS_LIB_EXTRA_DATA")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        subjects = alice.subjects()
+    atoms = alice.predictors().rename(predictor="atom")
+    results = [
+        fit_encoding(
+            atoms, alice.load(s), alice.load_confounds(s), n_perm=100, cv=None, progress=False
+        )
+        for s in subjects
+    ]
+    assert all(r.sizes["voxel"] == 6 and "roi" in r.coords for r in results)
+    g = group_encoding(results, n_perm=2000, progress=False)
+    rate = g.sel(atom="rate_conv")
+    assert (rate.tstat.values > 3).all(), rate.tstat.values
+    assert (rate.pvalue_fwe.values <= 0.05).all(), rate.pvalue_fwe.values
+    assert g.reliability.sel(atom="rate_conv") > 0.2
