@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="confound file (txt/tsv/csv, one row per volume); repeatable",
     )
+    parser.add_argument(
+        "--confounds-drop-first",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drop the first N rows of every confound file (volumes discarded from the BOLD)",
+    )
     parser.add_argument("--n-perm", type=int, default=1000, help="null surrogates (0: none)")
     parser.add_argument("--null", choices=("shift", "phase"), default="shift")
     parser.add_argument("--noise-model", choices=("ols", "ar1"), default="ols")
@@ -66,11 +73,14 @@ def run(args: argparse.Namespace) -> int:
         bold = datasets.load(args.dataset, args.subject)
     else:
         bold = _read_array(args.bold, "bold")
+    from ..encoding.inputs import read_confounds
+
+    confounds = [read_confounds(p, drop_first=args.confounds_drop_first) for p in args.confounds]
     try:
         result = fit_encoding(
             atoms,
             bold,
-            args.confounds or None,
+            confounds or None,
             n_perm=args.n_perm,
             cv=args.cv or None,
             seed=args.seed,

@@ -169,6 +169,7 @@ def read_confounds(path: str | os.PathLike[str], *, drop_first: int = 0) -> pd.D
     except Exception as exc:
         raise ValueError(f"{path}: cannot read confounds ({exc})") from exc
     frame = frame.iloc[drop_first:].reset_index(drop=True).astype(float)
+    frame.attrs["source"] = str(path)
     if not np.all(np.isfinite(frame.to_numpy())):
         raise ValueError(f"{path}: confounds contain NaN or infinite values")
     return frame
@@ -195,6 +196,7 @@ def as_confounds(confounds, n_time: int) -> pd.DataFrame | None:
         source = str(confounds)
         frame = read_confounds(confounds)
     elif isinstance(confounds, pd.DataFrame):
+        source = str(confounds.attrs.get("source", source))
         frame = confounds.astype(float).reset_index(drop=True)
     elif isinstance(confounds, xr.DataArray):
         other = [d for d in confounds.dims if d != "time"]
