@@ -1,0 +1,143 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Benchmarks
+#
+# Every performance claim of this project is measured **side by side** with a reference
+# implementation in one run, by a script in `benchmarks/` whose docstring gives the exact
+# command; the script writes its results, with a description of the machine, to
+# `benchmarks/results/<name>.json`. Benchmarks are not run when the book is built (they
+# take minutes to hours): this page reads the JSON files that are in the repository
+# and shows them as they are. A benchmark without a results file is listed as **not
+# run**; no number on this page is typed by hand.
+#
+# Timings depend on the machine and, on a shared machine, on its load (the JSON files
+# record the load average before and after). Ratios measured in one run are more
+# robust than absolute times.
+
+# %% tags=["remove-cell"]
+import ast
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+BENCH = Path("../../benchmarks")
+RATIO = re.compile(r"(ratio|speedup|pass|passed|overhead)", re.IGNORECASE)
+
+
+def exact_command(script: Path) -> str:
+    """The command given in the script's docstring (the indented line after 'command')."""
+    doc = ast.get_docstring(ast.parse(script.read_text())) or ""
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        if "command" in line.lower():
+            block = []
+            for nxt in lines[i + 1 :]:
+                if not nxt.strip():
+                    if block:
+                        break
+                    continue
+                if not nxt.startswith("    "):
+                    break
+                block.append(nxt.strip())
+            if block:
+                return " ".join(b.rstrip("\\").strip() for b in block)
+    return f".venv/bin/python benchmarks/{script.name}"
+
+
+def flatten(obj, prefix: str = "") -> dict:
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix.rstrip(".")] = obj
+    return out
+
+
+names = sorted(
+    {p.stem for p in BENCH.glob("*.py") if not p.name.startswith("_")}
+    | {p.stem for p in BENCH.glob("results/*.json")}
+)
+status, details = [], {}
+for name in names:
+    script = BENCH / f"{name}.py"
+    result = BENCH / "results" / f"{name}.json"
+    command = exact_command(script) if script.is_file() else "(script not in this copy)"
+    row = {"benchmark": name, "exact command": command}
+    if result.is_file():
+        data = json.loads(result.read_text())
+        flat = flatten(data)
+        row["status"] = "run"
+        row["exact command"] = data.get("command", row["exact command"])
+        machine = data.get("machine", {})
+        row["machine"] = ", ".join(
+            f"{k}={machine[k]}" for k in ("cpu_count", "torch", "threads") if k in machine
+        )
+        details[name] = {
+            k: v
+            for k, v in flat.items()
+            if RATIO.search(k.rsplit(".", 1)[-1]) and isinstance(v, int | float | bool)
+        }
+        details[name + ":all"] = flat
+    else:
+        row["status"] = "not run (no results file)"
+        row["machine"] = ""
+    status.append(row)
+status = pd.DataFrame(status)
+glue("bench_n_scripts", len(status), display=False)
+glue("bench_n_run", int((status.status == "run").sum()), display=False)
+glue("bench_not_run", ", ".join(status[status.status != "run"].benchmark) or "none", display=False)
+
+# %% [markdown]
+# Of the {glue:text}`bench_n_scripts` benchmark scripts, {glue:text}`bench_n_run` have
+# results in this copy of the repository; not run: {glue:text}`bench_not_run`.
+
+# %% tags=["remove-input"]
+status[["benchmark", "status", "machine", "exact command"]].style.hide(axis="index")
+
+# %% [markdown]
+# ## Side-by-side ratios
+#
+# For each benchmark that was run, every ratio, speed-up, overhead and pass flag that
+# its results file records (the key is the path inside the JSON file; the script's
+# docstring defines each quantity and which side is the reference).
+
+# %% tags=["remove-input"]
+for name in status[status.status == "run"].benchmark:
+    display(Markdown(f"### `{name}`"))
+    ratios = details[name]
+    if ratios:
+        display(
+            pd.DataFrame({"quantity": list(ratios), "value": list(ratios.values())})
+            .style.format({"value": "{:.4g}"})
+            .hide(axis="index")
+        )
+    else:
+        display(Markdown("*(no ratio recorded in the results file)*"))
+
+# %% [markdown]
+# ## Full results
+#
+# Every value of every results file, for reference.
+
+# %% tags=["hide-output"]
+for name in status[status.status == "run"].benchmark:
+    flat = details[name + ":all"]
+    print(f"== {name}")
+    for k, v in flat.items():
+        print(f"  {k}: {v}")
