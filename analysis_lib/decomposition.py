@@ -108,9 +108,12 @@ def as_time_by_neuron(X: Any, *, name: str = "X") -> np.ndarray:
         raise TypeError(f"{name}: not a numeric (time, neuron) matrix: {exc}") from exc
     except ValueError as exc:
         raise ValueError(f"{name}: not a 2-D numeric (time, neuron) matrix: {exc}") from exc
-    finite = np.isfinite(X)
-    if not finite.all():
-        bad = ~finite
+    n_bad = sum(
+        int(X.shape[0] * (sl.stop - sl.start) - np.count_nonzero(np.isfinite(X[:, sl])))
+        for sl in _column_chunks(X.shape[1])
+    )
+    if n_bad:
+        bad = ~np.isfinite(X)
         n_nan = int(np.isnan(X).sum())
         n_inf = int(bad.sum()) - n_nan
         rows, cols = np.nonzero(bad)
@@ -149,18 +152,45 @@ def normalize_columns(
     if method not in NORMALIZATIONS:
         raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {method!r}")
     Xn = np.array(X, dtype=dtype, order="C", copy=True)
-    constant = np.all(X == X[:1], axis=0)
-    if method == "zscore":
-        Xn -= Xn.mean(axis=0, dtype=np.float64).astype(dtype)
-        scale = np.sqrt(np.mean(np.square(Xn, dtype=np.float64), axis=0))
-    elif method == "unit":
-        scale = np.sqrt(np.sum(np.square(Xn, dtype=np.float64), axis=0))
-    else:
-        scale = np.ones(X.shape[1])
-    scale[constant | (scale == 0)] = 1.0
-    Xn /= scale.astype(dtype)
+    n_neuron = X.shape[1]
+    constant = np.zeros(n_neuron, dtype=bool)
+    for sl in _column_chunks(n_neuron):  # chunked: float64 temporaries stay small
+        block = Xn[:, sl]
+        constant[sl] = np.all(X[:, sl] == X[:1, sl], axis=0)
+        if method == "zscore":
+            block -= block.mean(axis=0, dtype=np.float64).astype(dtype)
+            scale = np.sqrt(np.mean(np.square(block, dtype=np.float64), axis=0))
+        elif method == "unit":
+            scale = np.sqrt(np.sum(np.square(block, dtype=np.float64), axis=0))
+        else:
+            continue
+        scale[constant[sl] | (scale == 0)] = 1.0
+        block /= scale.astype(dtype)
     Xn[:, constant] = 0
     return Xn, constant
+
+
+def _column_chunks(n: int, size: int = 16384) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def column_tss(X: np.ndarray) -> np.ndarray:
+    """Total sum of squares about the mean of every column, in float64, by chunks.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_time, n_neuron)
+
+    Returns
+    -------
+    ndarray, shape (n_neuron,)
+    """
+    out = np.empty(X.shape[1])
+    for sl in _column_chunks(X.shape[1]):
+        block = X[:, sl].astype(np.float64)
+        block -= block.mean(axis=0)
+        out[sl] = np.einsum("ij,ij->j", block, block)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -494,28 +524,26 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        active = np.flatnonzero(~constant)
-        Xa = Xn[:, active] if self.n_constant_ else Xn
+        # Constant columns are zero in Xn: their codes stay exactly zero and they add
+        # nothing to the objective, so the fit runs on Xn without copying a subset.
+        self._active = np.flatnonzero(~constant)
         backend = "torch" if self.backend == "auto" else self.backend
         t0 = time.perf_counter()
         if backend == "torch":
-            D, A, trace, n_iter, rss = self._fit_torch(Xa)
+            D, A, trace, n_iter, rss = self._fit_torch(Xn)
         elif backend == "spams":
-            D, A, trace, n_iter, rss = self._fit_spams(Xa)
+            D, A, trace, n_iter, rss = self._fit_spams(Xn)
         else:
-            D, A, trace, n_iter, rss = self._fit_sklearn(Xa)
+            D, A, trace, n_iter, rss = self._fit_sklearn(Xn)
         self.fit_time_ = time.perf_counter() - t0
         D, A, energy = order_and_sign(D, A)
-        K, n_neuron = self.n_atoms, Xn.shape[1]
-        loadings = np.zeros((K, n_neuron), dtype=A.dtype)
-        loadings[:, active] = A
-        xa = Xa.astype(np.float64)
-        tss = np.sum((xa - xa.mean(0)) ** 2, axis=0)
-        r2 = np.full(n_neuron, np.nan)
+        A[:, constant] = 0
+        tss = column_tss(Xn)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2[active] = np.where(tss > 0, 1.0 - rss / tss, np.nan)
+            r2 = np.where(~constant & (tss > 0), 1.0 - rss / tss, np.nan)
+        del self._active
         self.atoms_ = D
-        self.loadings_ = loadings
+        self.loadings_ = A
         self.objective_ = np.asarray(trace, dtype=np.float64)
         self.n_iter_ = int(n_iter)
         self.r2_ = r2
@@ -532,7 +560,10 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
                 )
             return self.atoms_.astype(np.float64)
         rng = np.random.default_rng(self.seed)
-        cols = np.sort(rng.choice(X.shape[1], size=self.n_atoms, replace=False))
+        candidates = getattr(self, "_active", None)
+        if candidates is None:
+            candidates = np.arange(X.shape[1])
+        cols = np.sort(rng.choice(candidates, size=self.n_atoms, replace=False))
         D = X[:, cols].astype(np.float64)
         norms = np.linalg.norm(D, axis=0)
         norms[norms == 0] = 1.0
