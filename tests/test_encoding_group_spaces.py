@@ -239,6 +239,25 @@ def test_cli_encode_and_group(rng, tmp_path, capsys):
         )
         assert rc == 0
         outs.append(str(out))
+    np.savetxt(tmp_path / "rp.txt", rng.standard_normal((n_time + 4, 6)))
+    base = [
+        "encode",
+        "--atoms",
+        str(tmp_path / "atoms.nc"),
+        "--bold",
+        str(tmp_path / "bold0.nc"),
+        "--confounds",
+        str(tmp_path / "rp.txt"),
+        "--n-perm",
+        "0",
+        "--cv",
+        "0",
+        "--quiet",
+    ]
+    assert main([*base, "--confounds-drop-first", "4", "--out", str(tmp_path / "c.nc")]) == 0
+    assert read_netcdf(tmp_path / "c.nc").attrs["dof"] == read_netcdf(outs[0]).attrs["dof"] - 6
+    assert main([*base, "--out", str(tmp_path / "c2.nc")]) == 2
+    assert "rp.txt: confounds have 84 rows but BOLD has 80" in capsys.readouterr().err
     enc = read_netcdf(outs[0])
     assert enc.pvalue_perm.dims == ("atom", "voxel") and list(enc.roi.values[:2]) == ["r0", "r1"]
     rc = main(
