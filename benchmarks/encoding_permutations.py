@@ -1,10 +1,12 @@
 """Benchmark: permutation inference of the voxel-wise encoding model vs the GEMM lower bound.
 
-Exact commands (they produced benchmarks/results/encoding_permutations.json and
-encoding_permutations_full.json)::
+Exact command (it produced benchmarks/results/encoding_permutations.json)::
 
     .venv/bin/python benchmarks/encoding_permutations.py --fraction 0.05
-    .venv/bin/python benchmarks/encoding_permutations.py --full-only
+
+``--full-only`` times the default shift null on all 91,282 voxels (about 10 CPU-minutes
+on an idle core; not run for the committed results: the shared CPU was at a load
+average of 20 on 2 cores, which made a long wall-clock measurement meaningless).
 
 Problem: 91,282 grayordinates x 900 volumes x 64 atoms, 1,000 null surrogates.
 
