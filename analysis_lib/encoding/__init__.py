@@ -11,8 +11,10 @@ Public API
     BOLD from NIfTI + mask, CIFTI, GIfTI, ROI tables; maps back to NIfTI/CIFTI/GIfTI.
 """
 
+from . import spaces
 from .core import fit_encoding
 from .group import group_encoding
+from .inputs import read_confounds
 from .nulls import fdr_bh
 
-__all__ = ["fdr_bh", "fit_encoding", "group_encoding"]
+__all__ = ["fdr_bh", "fit_encoding", "group_encoding", "read_confounds", "spaces"]
