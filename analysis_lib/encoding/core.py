@@ -84,7 +84,10 @@ def fit_encoding(
     noise_model : {"ols", "ar1"}
         ``"ar1"`` prewhitens with a per-voxel AR(1) coefficient, as nilearn's ``run_glm``.
     ar1_bins : int
-        AR(1) coefficients are truncated to ``1 / ar1_bins`` steps.
+        AR(1) coefficients are truncated to ``1 / ar1_bins`` steps (nilearn's default 100).
+        Each distinct value is one whitened design, and with ``n_perm`` its own set of
+        surrogate Gram matrices (a few seconds per value at T = 900, P = 1000): fewer bins
+        make AR(1) permutation runs cheaper.
     drift_model : {"cosine", "polynomial", None}
         Drift regressors from nilearn (``None``: intercept only).
     high_pass : float
