@@ -52,13 +52,19 @@ import pandas as pd
 import seaborn as sns
 import xarray as xr
 from _study_b import LABEL, available_models, has_run, load_group, load_r_cv, run_dir
-from myst_nb import glue
+from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
 from analysis_lib.decomposition import SparseDictionary
 from analysis_lib.extraction import cached_extract
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue a plain Python value (a NumPy scalar would be pasted as ``np.float64(...)``)."""
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
+
 
 models, missing = available_models()
 res = {m: load_group(m) for m in models}

@@ -45,13 +45,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from _study_b import FAMILY, LABEL, available_models, encoding_files, load_r_cv
-from myst_nb import glue
+from myst_nb import glue as myst_glue
 
 from analysis_lib import datasets, metrics
 from analysis_lib.encoding import fit_encoding
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
 from analysis_lib.validation import oracle_atoms
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue a plain Python value (a NumPy scalar would be pasted as ``np.float64(...)``)."""
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
+
 
 NETWORKS = ["Language", "Visual1", "Visual2", "Dorsal-attention", "Default"]
 models, missing = available_models()

@@ -51,10 +51,16 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from _study_b import LABEL, available_models, load_group
-from myst_nb import glue
+from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
 from analysis_lib.networks import load_atlas, threshold_maps
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue a plain Python value (a NumPy scalar would be pasted as ``np.float64(...)``)."""
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
+
 
 models, missing = available_models()
 res = {m: load_group(m) for m in models}

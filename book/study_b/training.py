@@ -43,9 +43,15 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from myst_nb import glue
+from myst_nb import glue as myst_glue
 
 from analysis_lib import training
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue a plain Python value (a NumPy scalar would be pasted as ``np.float64(...)``)."""
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
+
 
 rows = []
 for name in training.TRAINED:

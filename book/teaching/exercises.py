@@ -38,7 +38,7 @@ responses = cached_extract(
     "tiny-clip", "default-movie", site="attn_out", device="cpu", progress=False
 )
 truth = datasets.ground_truth("phantom-movie")
-print(responses.sizes, "| planted features:", list(truth["feature"].values))
+print(dict(responses.sizes), "| planted features:", [str(f) for f in truth["feature"].values])
 
 # %% [markdown]
 # ## Exercise 1: the sparsity penalty and the sub-groups
@@ -173,11 +173,14 @@ print(f"planted weights of {best_net}:", weights.loc[best_net].to_dict())
 # %% [markdown]
 # ```{admonition} Solution: what to see
 # :class: dropdown
-# The atom with the largest overlap maps to one network; its time course correlates
-# with the feature(s) planted there (e.g. luminance in `Visual1`, motion in `Visual2`;
-# the sign of the correlation follows the sign of the planted weight). When the
-# strongest correlation is with a feature that is *not* planted in that network,
-# the atom is a mixture of features, and its map overlaps several networks: this is
-# what the `recovery` score of the [phantom validation](../validation/phantom) counts.
+# Two things can happen. If the atom's strongest correlation is with a feature that is
+# planted in its best network (e.g. luminance in `Visual1`, motion in `Visual2`, with the
+# sign of the planted weight), the atom has recovered planted structure. If it is not,
+# the atom is a *mixture* of features: its time course follows several of them (in the
+# default movie, captions, scene cuts and motion often change together), and its map
+# overlaps several networks. Note also that a large, nominally significant Dice overlap
+# does not guarantee an assignment: the assignment uses p values corrected across all
+# (atom, network) tests. Counting atoms of the first kind is what the `recovery` score
+# of the [phantom validation](../validation/phantom) does.
 # Try the same with `model=tiny-clip-trained` and compare.
 # ```

@@ -31,9 +31,16 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
+from myst_nb import glue as myst_glue
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue a plain Python value (a NumPy scalar would be pasted as ``np.float64(...)``)."""
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
+
 
 BENCH = Path("../../benchmarks")
 RATIO = re.compile(r"(ratio|speedup|pass|passed|overhead)", re.IGNORECASE)
