@@ -595,7 +595,7 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         n_time, n = X.shape
         K = self.n_atoms
         Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.dtype(self.dtype))).to(dev)
-        xx = (Xt.double() ** 2).sum(0) if Xt.numel() < 2**26 else _col_sqnorm(Xt, torch)
+        xx = _col_sqnorm(Xt, torch)
         D = self._initial_atoms(X)  # float64 master copy (numpy, small)
         A = torch.zeros((K, n), dtype=tdtype, device=dev)
         blocks = self._blocks(n)
@@ -807,7 +807,7 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _col_sqnorm(Xt, torch, chunk: int = 65536):
+def _col_sqnorm(Xt, torch, chunk: int = 8192):
     n = Xt.shape[1]
     out = torch.empty(n, dtype=torch.float64, device=Xt.device)
     for i in range(0, n, chunk):

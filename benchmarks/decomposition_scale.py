@@ -47,7 +47,7 @@ def child(n_neuron: int, epochs: int) -> None:
     rng = np.random.default_rng(0)
     F = np.cumsum(rng.standard_normal((N_TIME, 16)), axis=0).astype(np.float32)
     X = np.empty((N_TIME, n_neuron), dtype=np.float32)
-    step = 50_000
+    step = 10_000
     for i in range(0, n_neuron, step):  # generated in chunks to keep temporaries small
         m = min(step, n_neuron - i)
         W = rng.standard_normal((16, m), dtype=np.float32)
