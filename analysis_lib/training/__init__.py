@@ -214,6 +214,24 @@ def deterministic(seed: int, threads: int) -> Iterator[None]:
         torch.set_num_threads(old_threads)
 
 
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on ``path`` (POSIX ``flock``; released if the process dies),
+    so that parallel processes (e.g. notebooks of the book) train a model only once."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (concurrent trainings write identical files)
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _world(params: TrainingParams, progress: bool) -> tuple[world.PairSet, world.PairSet]:
     train_set = world.make_pairs(
         params.n_train_scenes, params.frames_per_scene, "train", params.seed, progress=progress
@@ -342,6 +360,16 @@ def train(
     folder = cache_folder(name, params)
     if is_trained(name, params) and not force:
         return folder
+    with _lock(folder.parent / f".{folder.name}.lock"):
+        if is_trained(name, params) and not force:  # trained by another process meanwhile
+            return folder
+        _train_unlocked(name, params, folder, progress, evaluate_twin)
+    return folder
+
+
+def _train_unlocked(
+    name: str, params: TrainingParams, folder: Path, progress: bool, evaluate_twin: bool
+) -> None:
     start = time.perf_counter()
     train_set, heldout = _world(params, progress)
     render_s = time.perf_counter() - start
@@ -372,7 +400,6 @@ def train(
     }
     _save(folder, name, task, heads, meta)
     logger.info("trained %s in %.1f s: %s", name, fit_s, metrics)
-    return folder
 
 
 # relative cost of one optimiser step (measured), to balance the workers of train_all
