@@ -45,6 +45,19 @@ L2 norm (no centering), ``"zscore"`` centers it and divides by its standard devi
 (ddof=0), ``"none"`` leaves it. Constant neurons (all time points equal) are excluded from the
 fit and get zero loadings; their number is in ``n_constant_``. NaN or infinite values raise
 an error naming how many there are and where.
+
+scikit-learn compatibility
+--------------------------
+:class:`SparseDictionary` passes ``sklearn.utils.estimator_checks.check_estimator`` except
+for checks that assume one output row per input row or exchangeable rows, which do not
+apply to a (time, neuron) layout whose ``transform`` returns (atom, neuron) loadings:
+``check_transformer_general``, ``check_transformer_data_not_an_array``,
+``check_transformer_preserve_dtypes`` (output dtype is the ``dtype`` parameter),
+``check_fit_idempotent``, ``check_methods_sample_order_invariance``,
+``check_methods_subset_invariance``, ``check_n_features_in_after_fitting`` (any number of
+neurons can be coded), ``check_fit2d_1sample`` and ``check_fit2d_1feature`` (one time point
+or one neuron cannot hold ``n_atoms`` atoms: a documented error). See
+``tests/test_decomposition.py``.
 """
 
 from __future__ import annotations
