@@ -40,15 +40,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def format_report(table) -> str:
     """Format :func:`analysis_lib.training.report` as an aligned text table."""
+    import math
+
     header = (
         f"{'model':<26} {'metric':<16} {'trained':>8} {'untrained':>10} {'chance':>8} "
-        f"{'x chance':>9}"
+        f"{'x chance':>9} {'baseline':>9}"
     )
     lines = [header, "-" * len(header)]
     for row in table.itertuples(index=False):
+        base = row.baseline
+        base = "-" if base is None or (isinstance(base, float) and math.isnan(base)) else base
+        base = f"{base:>9.3f}" if not isinstance(base, str) else f"{base:>9}"
         lines.append(
             f"{row.model:<26} {row.metric:<16} {row.trained:>8.3f} {row.untrained:>10.3f} "
-            f"{row.chance:>8.4f} {row.ratio_to_chance:>9.1f}"
+            f"{row.chance:>8.4f} {row.ratio_to_chance:>9.1f} {base}"
         )
     n = int(table["n_heldout"].iloc[0]) if len(table) else 0
     lines.append("")
@@ -56,9 +61,26 @@ def format_report(table) -> str:
         f"Held-out: {n} frames from scenes disjoint from the training scenes and from "
         "default-movie. retrieval_top1: the top caption among the 29 class captions is the "
         "frame's; retrieval_kind: it names the right scene kind; probe_accuracy: ridge "
-        "read-out of frozen [CLS] features; mlm_accuracy: masked caption tokens."
+        "read-out of frozen [CLS] features; mlm_accuracy: masked caption tokens (chance: one "
+        "over the world's word pieces). baseline: majority class (ViT) or most frequent "
+        "token (RoBERTa)."
     )
     return "\n".join(lines)
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished child processes."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        import time
+
+        return time.process_time()
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,19 +96,18 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"unknown trained model {name!r}; valid: {list(training.TRAINED)}")
     params = training.TrainingParams(seed=args.seed)
     start = time.perf_counter()
-    cpu = time.process_time()
+    cpu = _cpu_seconds()
     missing = [n for n in names if args.force or not training.is_trained(n, params)]
     folders = training.train_all(names, params, force=args.force, progress=not args.no_progress)
     if missing:
         print(
             f"trained {', '.join(missing)} in {time.perf_counter() - start:.1f} s "
-            f"(CPU {time.process_time() - cpu:.1f} s)"
+            f"(CPU {_cpu_seconds() - cpu:.1f} s in all processes)"
         )
     for name, folder in folders.items():
         print(f"{name}: {folder}")
     if args.report:
         table = training.report(names, params)
-        print(
-            json.dumps(table.to_dict("records"), indent=2) if args.json else format_report(table)
-        )
+        records = table.astype(object).where(table.notna(), None).to_dict("records")
+        print(json.dumps(records, indent=2) if args.json else format_report(table))
     return 0
