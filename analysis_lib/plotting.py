@@ -333,7 +333,7 @@ def dice_heatmap(
     ax : matplotlib Axes, optional
     title : str
     alpha : float
-        Pairs with ``p_fdr < alpha`` get a dot; each atom's assigned network a black frame.
+        Pairs with ``p_fdr < alpha`` get a dot; each atom's assigned network a red frame.
     atoms : sequence, optional
         Atoms to show (default: all).
     annotate : bool
@@ -373,7 +373,7 @@ def dice_heatmap(
     if "p_fdr" in corr:
         q = corr["p_fdr"].transpose("atom", "network").values
         rows, cols = np.nonzero(np.nan_to_num(q, nan=1.0) < alpha)
-        ax.scatter(cols + 0.5, rows + 0.5, s=10, c="white", edgecolors="black", linewidths=0.5)
+        ax.scatter(cols + 0.85, rows + 0.2, s=9, c="white", edgecolors="black", linewidths=0.5)
     if "assignment" in corr:
         for r, name in enumerate(str(a) for a in corr["assignment"].values):
             if name in networks:
@@ -411,7 +411,7 @@ def layer_heatmap(distribution: xr.DataArray, *, ax=None, title: str = ""):
         cmap="viridis",
         vmin=0,
         xticklabels=[str(a) for a in d["atom"].values],
-        yticklabels=[str(v) for v in d["layer"].values],
+        yticklabels=[str(v) for v in d["layer"].values] if d.sizes["layer"] <= 12 else "auto",
         cbar_kws={"label": "share of sub-group neurons"},
     )
     ax.set_xlabel("atom")

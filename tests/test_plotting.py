@@ -116,7 +116,7 @@ def test_dice_heatmap_labels_marks_and_frames():
     cbar = ax.figure.axes[-1]
     assert "Dice" in cbar.get_ylabel()
     offsets = ax.collections[-1].get_offsets()
-    np.testing.assert_array_equal(np.asarray(offsets), [[0.5, 0.5], [2.5, 1.5]])
+    np.testing.assert_allclose(np.asarray(offsets), [[0.85, 0.2], [2.85, 1.2]])
     frames = [p for p in ax.patches if not p.get_fill()]
     assert sorted((p.get_x(), p.get_y()) for p in frames) == [(0, 0), (2, 1)]
     with pytest.raises(ValueError, match="correspondence"):
