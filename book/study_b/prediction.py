@@ -51,6 +51,7 @@ from analysis_lib import datasets, metrics
 from analysis_lib.encoding import fit_encoding
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
+from analysis_lib.plotting import plot_surface_map
 from analysis_lib.validation import oracle_atoms
 
 
@@ -144,6 +145,21 @@ axes[0, 0].set_ylabel(r"mean cross-validated $r$ in network")
 axes[0, -1].legend(fontsize=8, loc="upper right")
 fig.suptitle("Held-out prediction of simulated BOLD (phantom-movie), mean $\\pm$ s.e.m.")
 fig.tight_layout()
+
+# %% [markdown]
+# Where on the cortex? The subject mean of $r_v$ for the trained CLIP (or the first model
+# with results), on the inflated fsLR-32k surface (the simulated data cover every 12th
+# cortical grayordinate; the nearest one fills each vertex,
+# {func}`analysis_lib.plotting.plot_surface_map`).
+
+# %% tags=["remove-input"]
+shown = "tiny-clip-trained" if "tiny-clip-trained" in models else models[0]
+fig = plot_surface_map(
+    load_r_cv(shown).mean("subject"),
+    title=f"{LABEL[shown]}: held-out prediction of phantom-movie",
+    cbar_label="mean cross-validated r",
+    vmax=0.5,
+)
 
 # %% tags=["remove-cell"]
 wide = sel.pivot_table(index=["family", "network"], columns="weights", values="mean_r")

@@ -155,7 +155,7 @@ glue("sb_train_n_train", int(table["training pairs"].iloc[0]), display=False)
 
 # %% tags=["remove-input"]
 cost = table.drop_duplicates("model")[["model", "loss first", "loss last", "fit (s)"]].copy()
-cost["steps"] = [training.TrainingParams().steps[m] for m in cost.model]
+cost["steps"] = [training.training_info(m)["params"]["steps"][m] for m in cost.model]
 cost.style.format(precision=3).hide(axis="index")
 
 # %% [markdown]

@@ -62,8 +62,8 @@
 # values when $p_{(k)} \le 0.05\,k/(KN)$. With $B$ spatial-null maps no p value is below
 # $1/(B+1)$, so at least $KN / (0.05\,(B+1))$ tests must reach that floor before any of
 # them passes: for $K = 16$ atoms and $N = 12$ networks, 20 tests with $B = 200$ but only
-# 4 with $B = 1000$. Too few spatial permutations therefore lower recovery without any
-# fault in the maps. This page uses the spatial-null size of
+# 4 with $B = 1000$: too few spatial permutations can lower recovery without any fault
+# in the maps. This page uses the spatial-null size of
 # `python -m analysis_lib validate` ($B = 1000$)
 # and fewer sign-flip permutations for the group maps, so that it builds fast.
 
