@@ -480,12 +480,13 @@ def model_comparison(
         _, ax = plt.subplots(figsize=(max(4.0, 1.1 * frame["model"].nunique() + 1.5), 3.4))
     order = list(order) if order is not None else list(dict.fromkeys(frame["model"]))
     common = dict(data=frame, x="model", y=metric, order=order, ax=ax)
-    if hue is not None:
-        common.update(hue=hue)
+    if hue is not None:  # one colour per model group (e.g. pretrained vs random), no dodging
+        common.update(hue=hue, dodge=False)
     if kind == "bar":
         sns.barplot(errorbar=("ci", 95), seed=0, **common)
     else:
-        sns.stripplot(alpha=0.35, size=3, dodge=False, legend=False, **common)
+        strip = {k: v for k, v in common.items() if k != "dodge"}
+        sns.stripplot(alpha=0.35, size=3, dodge=False, legend=False, **strip)
         sns.pointplot(errorbar=("ci", 95), seed=0, linestyle="none", markers="D", **common)
     if reference is not None:
         ax.axhline(reference, color="tab:red", ls="--", lw=1, label=reference_label or None)
