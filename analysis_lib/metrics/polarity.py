@@ -60,7 +60,7 @@ def polarity(significant: xr.DataArray, atlas: xr.Dataset | None = None) -> xr.D
 
 
 def layer_trend(loadings: xr.DataArray) -> xr.Dataset:
-    """Centre of mass ``L_k`` and slope ``b_k`` of each sub-group's |loading| layer profile.
+    """Centre of mass ``L_k`` and slope ``b_k`` of each sub-group's absolute-loading layer profile.
 
     Returns
     -------

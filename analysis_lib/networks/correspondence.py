@@ -204,7 +204,7 @@ def correspondence(
         From :func:`~analysis_lib.networks.load_atlas`, on the same voxel grid (resample
         explicitly otherwise).
     threshold : float
-        Alpha for p values, or the |statistic| threshold when no p values are given.
+        Alpha for p values, or the ``|statistic|`` threshold when no p values are given.
     pvalues : DataArray (atom, voxel), optional
         Corrected p values for a DataArray ``maps``.
     correction : {"fdr", "fdr-param", "fwe", "uncorrected"}
