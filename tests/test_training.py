@@ -128,6 +128,24 @@ def test_training_is_deterministic_and_changes_weights(tmp_path, monkeypatch):
     assert any(not torch.equal(w1[k], w3[k]) for k in w1)
 
 
+@pytest.mark.parametrize("name", list(training.TRAINED))
+def test_every_model_trains_and_loads_like_its_twin(name):
+    p = small(seed=5)
+    training.train(name, p, progress=False)
+    info = training.training_info(name, p)
+    assert set(info["metrics"]) == set(info["untrained_metrics"])
+    assert all(0.0 <= v <= 1.0 for v in info["metrics"].values())
+    assert info["n_train_pairs"] == 36 and info["n_heldout_pairs"] == 18
+    loaded = training.load_trained(name, params=p)
+    twin = models.load_model(training.TRAINED[name])
+    assert loaded.module.state_dict().keys() == twin.module.state_dict().keys()
+    assert (loaded.tokenizer is None) == (twin.tokenizer is None)
+    for site in loaded.family.sites:
+        assert [s.module_name for s in models.find_sites(loaded, site)] == [
+            s.module_name for s in models.find_sites(twin, site)
+        ]
+
+
 def test_clip_short_run_beats_chance_on_heldout_retrieval():
     name = "tiny-clip-trained"
     p = small(n_train_scenes=90, n_heldout_scenes=27, steps={name: 60}, batch_size=32)

@@ -7,11 +7,12 @@
     Evaluated by image-to-caption retrieval: cosine similarity of each held-out frame to
     the :data:`~analysis_lib.training.world.N_CLASSES` canonical captions, top-1.
 ``tiny-bridgetower``
-    Image-text matching (binary, half of the pairs get the caption of another class) on
-    the concatenated cross-modal [CLS] features, plus masked language modelling on the
+    Image-text matching (binary; half of the pairs get the caption of another class, and
+    half of those negatives are hard: same scene kind, another stage or direction) on the
+    concatenated cross-modal [CLS] features, plus masked language modelling on the
     matched pairs, predicted from the cross-modal text features (the METER / BridgeTower
-    pre-training objectives). To halve the cost both losses share one forward pass on the
-    masked captions (METER runs one pass per objective). Evaluated by retrieval with the matching score.
+    pre-training objectives, one forward pass each as in METER; the masked pass runs on
+    the matched pairs only). Evaluated by retrieval with the matching score.
 ``tiny-vit``
     Scene attribute classification: the caption class (kind, stage, direction) from the
     [CLS] token. Evaluated by the head's accuracy and by a logistic-regression probe on
@@ -266,41 +267,56 @@ class BridgeTowerTask(Task):
     def _word_embeddings(self):
         return self.module.text_model.embeddings.word_embeddings.weight
 
+    def _negatives(self, data: PairSet) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per class: rows of other classes, and rows of the same kind but another class."""
+        key = id(data)
+        if getattr(self, "_neg_key", None) != key:
+            other = [np.flatnonzero(data.labels != c) for c in range(N_CLASSES)]
+            kind_of = np.array([KINDS.index(k) for k, _, _ in CLASSES])
+            same_kind = [
+                np.flatnonzero((data.kinds == kind_of[c]) & (data.labels != c))
+                for c in range(N_CLASSES)
+            ]
+            self._neg_key, self._neg = key, (other, same_kind)
+        return self._neg
+
     def loss(self, heads, data, batch):
         import torch
         import torch.nn.functional as F
 
         rows, rng = batch.rows, batch.rng
+        other, same_kind = self._negatives(data)
         negative = rng.random(len(rows)) < self.params.itm_negatives
+        hard = rng.random(len(rows)) < 0.5
         texts = []
-        for r, neg in zip(rows, negative, strict=True):
-            if neg:  # caption of a frame of another class
-                other = r
-                while data.labels[other] == data.labels[r]:
-                    other = int(rng.integers(len(data)))
-                texts.append(data.captions[other])
+        for r, neg, h in zip(rows, negative, hard, strict=True):
+            label = data.labels[r]
+            if neg:  # another class's caption; half of them of the same scene kind (hard)
+                pool = same_kind[label] if h and same_kind[label].size else other[label]
+                texts.append(data.captions[int(pool[rng.integers(pool.size)])])
             else:
                 texts.append(data.captions[r])
         pixels = self.pixels(data.frames[rows])
         ids, mask = self.tokens.batch(texts)
+        out = self.module(input_ids=ids, attention_mask=mask, pixel_values=pixels)
+        itm = F.cross_entropy(
+            heads["itm"](out.pooler_output), torch.from_numpy((~negative).astype(np.int64))
+        )
+        pos = torch.from_numpy(np.flatnonzero(~negative))
+        if pos.numel() == 0:
+            return itm
         tok = self.loaded.tokenizer
         masked, mlm_labels = mask_tokens(
-            ids,
-            mask,
+            ids[pos],
+            mask[pos],
             self.tokens.special,
             tok.mask_token_id,
             self.vocab,
             self.params.mask_prob,
             rng,
         )
-        mlm_labels[torch.from_numpy(negative)] = IGNORE  # predict words of matched pairs only
-        out = self.module(input_ids=masked, attention_mask=mask, pixel_values=pixels)
-        itm = F.cross_entropy(
-            heads["itm"](out.pooler_output), torch.from_numpy((~negative).astype(np.int64))
-        )
+        out = self.module(input_ids=masked, attention_mask=mask[pos], pixel_values=pixels[pos])
         sel = mlm_labels != IGNORE
-        if not bool(sel.any()):
-            return itm
         logits = heads["mlm"](out.text_features[sel], self._word_embeddings())
         return itm + F.cross_entropy(logits, mlm_labels[sel])
 
