@@ -124,16 +124,16 @@ def worker(
 
     # the hooks' own work for every window, without the model
     collector = extraction._Collector(sites, len(words))
+    activations = {w: torch.randn(1, context, w) for w in {s.width for s in sites}}
     start = time.perf_counter()
     for w, x in zip(windows, inputs, strict=True):
         n_targets = w.t_stop - w.t_start
         collector.positions = torch.arange(n_targets) + (w.t_start - w.start) + len(prefix)
         collector.rows = torch.from_numpy(_word_of[w.t_start : w.t_stop])
         for i, s in enumerate(sites):
-            act = torch.zeros(1, x.shape[1], s.width)
-            c0, c1 = int(collector.offsets[i]), int(collector.offsets[i + 1])
+            act = activations[s.width][:, : x.shape[1]]
             picked = act[0, collector.positions].float().cpu()
-            collector.buffer[:, c0:c1].index_add_(0, collector.rows, picked)
+            collector.blocks[i].index_add_(0, collector.rows, picked)
     hook_only_s = time.perf_counter() - start
     del collector
     t_plain, t_hooked = [], []
