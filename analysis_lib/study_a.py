@@ -19,7 +19,17 @@ from .io import read_netcdf
 from .models import get_spec
 
 GRIDS = ("study-a-atoms", "study-a-encode", "study-a-group")
+RESULTS_ENV = "ANALYSIS_LIB_RESULTS"
 HOW_TO_RUN = "python -m analysis_lib run --config {config}  (or: make book)"
+
+
+def results_root(default: str | os.PathLike[str]) -> Path:
+    """Results folder the chapters read: ``$ANALYSIS_LIB_RESULTS`` if set, else ``default``.
+
+    Set the variable when the grid wrote elsewhere (``python -m analysis_lib run
+    --results-dir DIR``).
+    """
+    return Path(os.environ.get(RESULTS_ENV) or default)
 
 
 def grid_models(config: str | os.PathLike[str], grid: str = "study-a-atoms") -> list[str]:

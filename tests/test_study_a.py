@@ -40,3 +40,10 @@ def test_model_info_labels_random_baselines():
     assert study_a.model_info("tiny-bert")["weights"] == "random"
     assert study_a.model_info("minilm")["weights"] == "pretrained"
     assert study_a.model_info("no-such-model")["weights"] == "unknown"
+
+
+def test_results_root_environment_override(tmp_path, monkeypatch):
+    monkeypatch.delenv(study_a.RESULTS_ENV, raising=False)
+    assert study_a.results_root("results") == Path("results")
+    monkeypatch.setenv(study_a.RESULTS_ENV, str(tmp_path))
+    assert study_a.results_root("results") == tmp_path

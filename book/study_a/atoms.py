@@ -38,11 +38,11 @@ from myst_nb import glue
 from analysis_lib import metrics, plotting
 from analysis_lib.hrf import convolve
 from analysis_lib.stimuli import load_stimulus
-from analysis_lib.study_a import grid_models, model_info, read_result
+from analysis_lib.study_a import grid_models, model_info, read_result, results_root
 
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
 ROOT = Path("../..")
-RESULTS = ROOT / "results"
+RESULTS = results_root(ROOT / "results")  # $ANALYSIS_LIB_RESULTS overrides
 CONFIG = ROOT / "configs" / "default.yaml"
 models = grid_models(CONFIG, "study-a-atoms")
 decomp = {m: read_result(RESULTS, "study-a-atoms", m, "atoms.nc", CONFIG) for m in models}
