@@ -205,7 +205,7 @@ axes[0].bar(atoms, -shown_pol["n_negative"], color="tab:blue", label="negative")
 axes[0].axhline(0, color="k", lw=0.6)
 axes[0].set(xlabel="atom", ylabel="significant voxels (negative down)", title=f"{LABEL[show[-1]]}")
 axes[0].legend(fontsize=8)
-(counts.div(counts.sum(1), axis=0)).plot.barh(
+(counts.div(counts.sum(axis=1), axis=0)).plot.barh(
     stacked=True, ax=axes[1], color=["tab:red", "tab:blue", "tab:purple", "0.8"]
 )
 axes[1].set(xlabel="share of sub-groups", ylabel="", title="polarity classes")

@@ -151,7 +151,8 @@ glue("sb_train_n_train", int(table["training pairs"].iloc[0]), display=False)
 # ## Training curves and cost
 #
 # The mean loss over the first and the last 20 optimizer steps, the number of steps and
-# the time the fit took on this machine's CPU (one thread, deterministic).
+# the time the fit took when the model was trained (one thread, deterministic; on a shared
+# machine this time depends on its load).
 
 # %% tags=["remove-input"]
 cost = table.drop_duplicates("model")[["model", "loss first", "loss last", "fit (s)"]].copy()
