@@ -99,43 +99,14 @@ def linear(x: np.ndarray, y: np.ndarray) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000, 200_000])
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child is not None:
-        child(args.child, args.epochs)
-        return
-
-    runs = {}
-    if RESULTS.exists():
-        old = json.loads(RESULTS.read_text())
-        runs = {int(r["n_neuron"]): r for r in old.get("runs", []) if r["epochs"] == args.epochs}
-    for n in args.sizes:
-        print(f"n_neuron={n} ...", flush=True)
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(n), "--epochs", str(args.epochs)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"size {n} failed:\n{out.stderr[-3000:]}")
-        rec = json.loads(out.stdout.strip().splitlines()[-1])
-        rec["command"] = f"benchmarks/decomposition_scale.py --sizes {n} --epochs {args.epochs}"
-        runs[n] = rec
-        print(
-            f"  {rec['fit_wall_s']:.1f} s, peak RSS {rec['peak_rss_bytes'] / 2**30:.2f} GiB",
-            flush=True,
-        )
+def write_results(runs: dict, epochs: int) -> None:
+    """Summarize the runs so far (linear fits, 1e6 value) and write the JSON."""
     ordered = [runs[n] for n in sorted(runs)]
     x = np.array([r["n_neuron"] for r in ordered], dtype=float)
     result = {
         "command": ".venv/bin/python benchmarks/decomposition_scale.py --sizes "
         + " ".join(str(n) for n in sorted(runs))
-        + f" --epochs {args.epochs}",
+        + f" --epochs {epochs}",
         "setup": {
             "n_time": N_TIME,
             "n_atoms": 64,
@@ -143,7 +114,7 @@ def main() -> None:
             "normalize": "unit",
             "dtype": "float32",
             "torch_threads": 1,
-            "epochs": args.epochs,
+            "epochs": epochs,
         },
         "runs": ordered,
         "memory_budget_bytes": 24 * 2**30,
@@ -179,6 +150,40 @@ def main() -> None:
 
     atomic_write_text(RESULTS, json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 40_000, 80_000, 160_000])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child, args.epochs)
+        return
+
+    runs = {}
+    if RESULTS.exists():
+        old = json.loads(RESULTS.read_text())
+        runs = {int(r["n_neuron"]): r for r in old.get("runs", []) if r["epochs"] == args.epochs}
+    for n in args.sizes:
+        print(f"n_neuron={n} ...", flush=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(n), "--epochs", str(args.epochs)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"size {n} failed:\n{out.stderr[-3000:]}")
+        rec = json.loads(out.stdout.strip().splitlines()[-1])
+        rec["command"] = f"benchmarks/decomposition_scale.py --sizes {n} --epochs {args.epochs}"
+        runs[n] = rec
+        print(
+            f"  {rec['fit_wall_s']:.1f} s, peak RSS {rec['peak_rss_bytes'] / 2**30:.2f} GiB",
+            flush=True,
+        )
+        write_results(runs, args.epochs)
 
 
 if __name__ == "__main__":
