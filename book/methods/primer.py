@@ -126,10 +126,10 @@ rate = {
     for name in kernels
 }
 peaks = {name: float(np.argmax(k) * dt) for name, k in kernels.items()}
-glue("primer_peak_spm", peaks["spm"], display=False)
-glue("primer_peak_glover", peaks["glover"], display=False)
+glue("primer_peak_spm", float(peaks["spm"]), display=False)
+glue("primer_peak_glover", float(peaks["glover"]), display=False)
 glue("primer_n_words", len(words), display=False)
-glue("primer_story_tr", story.tr, display=False)
+glue("primer_story_tr", float(story.tr), display=False)
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"width_ratios": [1, 2.4]})
 for name, k in kernels.items():
@@ -216,9 +216,9 @@ demo = pd.DataFrame(
         "median R²": [np.nanmedian(f.r2_) for f in fits.values()],
     }
 )
-glue("primer_dl_min_r", demo.iloc[0, 1], display=False)
-glue("primer_dl_min_r_sklearn", demo.iloc[1, 1], display=False)
-glue("primer_dl_objective_ratio", demo.iloc[0, 2] / demo.iloc[1, 2], display=False)
+glue("primer_dl_min_r", float(demo.iloc[0, 1]), display=False)
+glue("primer_dl_min_r_sklearn", float(demo.iloc[1, 1]), display=False)
+glue("primer_dl_objective_ratio", float(demo.iloc[0, 2] / demo.iloc[1, 2]), display=False)
 demo.round(4)
 
 # %%
@@ -488,9 +488,9 @@ glue("primer_dice_default", float(best.loc["default+noise", "dice"]), display=Fa
 glue("primer_p_default", float(best.loc["default+noise", "p"]), display=False)
 glue("primer_dice_patches", float(best.loc["random patches", "dice"]), display=False)
 glue("primer_p_patches", float(best.loc["random patches", "p"]), display=False)
-glue("primer_assign_patches", best.loc["random patches", "assignment"], display=False)
+glue("primer_assign_patches", str(best.loc["random patches", "assignment"]), display=False)
 noise_sig = int(corr_demo["n_significant"].sel(atom="noise"))
-glue("primer_noise_share", noise_sig / grid.size, display=False)
+glue("primer_noise_share", float(noise_sig / grid.size), display=False)
 best.round(3)
 
 # %% [markdown]

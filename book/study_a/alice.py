@@ -71,14 +71,14 @@ with warnings.catch_warnings(record=True) as caught:
     subjects = alice.subjects()  # raises FileNotFoundError with the data's source if absent
     stimulus = load_stimulus("alice")
 for w in caught:
-    display(Markdown(f"```{{note}}\nLoader warning: {w.message}\n```"))
+    display(Markdown(f"> **Loader warning** ({w.category.__name__}): {w.message}"))
 bold = {s: alice.load(s, stimulus=stimulus) for s in subjects}
 confounds = {s: alice.load_confounds(s) for s in subjects}
 authors = alice.predictors().rename(predictor="atom")
 excluded = alice.defective_subjects()
 glue("alice_n_subjects", len(subjects), display=False)
 glue("alice_excluded", ", ".join(excluded) if excluded else "none", display=False)
-glue("alice_n_volumes", stimulus.n_volumes, display=False)
+glue("alice_n_volumes", int(stimulus.n_volumes), display=False)
 glue("alice_n_words", len(stimulus.words), display=False)
 print(
     f"{len(subjects)} usable subjects, {stimulus.n_volumes} volumes (TR {stimulus.tr} s, "
@@ -253,7 +253,7 @@ for m in MODELS:
     glue(f"alice_better_{key}", int(tests.loc[f"{m} atoms", "subjects better"]), display=False)
 glue("alice_ceiling", float(isc_subject.mean()), display=False)
 best_roi = table.loc["noise ceiling (LOSO ISC)", rois].astype(float).idxmax()
-glue("alice_best_roi", best_roi, display=False)
+glue("alice_best_roi", str(best_roi), display=False)
 glue("alice_best_roi_isc", float(table.loc["noise ceiling (LOSO ISC)", best_roi]), display=False)
 tests.round(4)
 

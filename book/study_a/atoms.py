@@ -80,8 +80,10 @@ for m in models:
     key = m.replace("-", "_")
     glue(f"atoms_neurons_{key}", int(overview.loc[m, "neurons"]), display=False)
     glue(f"atoms_layers_{key}", int(overview.loc[m, "layers"]), display=False)
-    glue(f"atoms_r2_{key}", overview.loc[m, "median R²"], display=False)
-    glue(f"atoms_per_neuron_{key}", overview.loc[m, "atoms per neuron (mean)"], display=False)
+    glue(f"atoms_r2_{key}", float(overview.loc[m, "median R²"]), display=False)
+    glue(
+        f"atoms_per_neuron_{key}", float(overview.loc[m, "atoms per neuron (mean)"]), display=False
+    )
 glue("atoms_n_atoms", int(overview["atoms"].iloc[0]), display=False)
 overview.round(3)
 

@@ -85,7 +85,7 @@ ax.set(xlabel="model", ylabel="network", title="atoms per network")
 fig.tight_layout()
 unassigned = {m: int(metrics.atoms_per_network(corr[m]).attrs["n_unassigned"]) for m in models}
 for m in models:
-    glue(f"cmp_unassigned_{key(m)}", unassigned[m], display=False)
+    glue(f"cmp_unassigned_{key(m)}", int(unassigned[m]), display=False)
     glue(f"cmp_covered_{key(m)}", int((counts[m] > 0).sum()), display=False)
 glue("cmp_n_networks", int(counts.shape[0]), display=False)
 
