@@ -46,6 +46,7 @@
 # ```
 
 # %% tags=["remove-cell"]
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

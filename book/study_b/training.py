@@ -40,6 +40,7 @@
 # them.
 
 # %% tags=["remove-cell"]
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

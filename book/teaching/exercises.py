@@ -24,6 +24,7 @@
 # ground truth of the `phantom-movie` simulation.
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

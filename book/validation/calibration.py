@@ -45,6 +45,7 @@
 # (`tests/test_encoding.py`) checks the same properties on more data sets.
 
 # %% tags=["remove-cell"]
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -68,6 +68,7 @@
 # and fewer sign-flip permutations for the group maps, so that it builds fast.
 
 # %% tags=["remove-cell"]
+# %matplotlib inline
 import time
 
 import matplotlib.pyplot as plt
