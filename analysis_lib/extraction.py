@@ -663,7 +663,12 @@ def _weights_key(model: str, family: str | None, seed: int) -> str:
         spec = m.REGISTRY[key]
         if spec.kind == "tiny":
             return f"tiny:{key}:seed={seed}:{__version__}"
-        if key == "minilm":
+        if spec.kind == "trained":
+            from .training import train
+
+            # trains once (cached, locked) when the weights are not there yet
+            folder = train(key, progress=False)
+        elif key == "minilm":
             folder = m._minilm_folder()
         elif key == "smollm2":
             gguf = m._smollm2_file()
