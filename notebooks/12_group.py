@@ -24,7 +24,7 @@ model = "minilm"
 atoms_path = "../results/dev/atoms/atoms.nc"
 encodings = "../results/dev/encode/encoding_*.nc"  # a glob pattern
 atlas = "cole-anticevic"
-correction = "fdr"
+correction = "fdr-param"  # fdr | fdr-param | fwe | uncorrected (see maps_from_group)
 threshold = 0.05
 n_perm = 1000
 seed = 0
@@ -36,13 +36,14 @@ import glob
 import json
 from pathlib import Path
 
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import seaborn as sns
 
 from analysis_lib import metrics
 from analysis_lib.encoding import group_encoding
 from analysis_lib.io import read_netcdf, write_netcdf
-from analysis_lib.networks import correspondence, load_atlas, threshold_maps
+from analysis_lib.networks import correspondence, load_atlas, maps_from_group, threshold_maps
 
 out = Path(results_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -82,10 +83,9 @@ ax.set(xlabel="atom", ylabel="network", title=f"atom maps vs {atlas} networks ({
 fig.tight_layout()
 
 # %%
-maps = group["tstat"]
-significant = threshold_maps(
-    maps, group["qvalue"] if correction == "fdr" else None, threshold=threshold
-)
+# the same significance as the network correspondence above (see `maps_from_group`)
+maps, pvalues = maps_from_group(group, correction)
+significant = threshold_maps(maps, pvalues, threshold=threshold)
 summary = metrics.study_a_summary(decomposition["atoms"], maps, corr, decomposition)
 summary = summary.merge(metrics.redundancy_summary(significant, decomposition["loadings"], atl))
 counts = metrics.atoms_per_network(corr)

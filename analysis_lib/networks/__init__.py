@@ -17,7 +17,7 @@ from .atlases import (
     resample_atlas,
     space_kind,
 )
-from .correspondence import correspondence, dice, threshold_maps
+from .correspondence import correspondence, dice, maps_from_group, threshold_maps
 
 __all__ = [
     "ATLAS_NAMES",
@@ -26,6 +26,7 @@ __all__ = [
     "correspondence",
     "dice",
     "load_atlas",
+    "maps_from_group",
     "network_table",
     "read_label_table",
     "resample_atlas",

@@ -140,7 +140,7 @@ def _align(maps: xr.DataArray, atlas: xr.Dataset) -> np.ndarray:
 CORRECTIONS = ("fdr", "fdr-param", "fwe", "uncorrected")
 
 
-def _maps_from_group(group: xr.Dataset, correction: str) -> tuple[xr.DataArray, xr.DataArray]:
+def maps_from_group(group: xr.Dataset, correction: str) -> tuple[xr.DataArray, xr.DataArray]:
     """Signed statistic and the p/q values that threshold it, from a group Dataset.
 
     ``fdr``: the group's ``qvalue`` (BH over sign-flip permutation p values); ``fwe``: its
@@ -208,7 +208,7 @@ def correspondence(
     pvalues : DataArray (atom, voxel), optional
         Corrected p values for a DataArray ``maps``.
     correction : {"fdr", "fdr-param", "fwe", "uncorrected"}
-        Which p values of a group Dataset threshold the maps (see :func:`_maps_from_group`).
+        Which p values of a group Dataset threshold the maps (see :func:`maps_from_group`).
     sign : {"both", "positive", "negative", "abs"}
         Which significant voxels enter the Dice statistic (see module docstring).
     n_perm : int
@@ -242,7 +242,7 @@ def correspondence(
     if subcortex not in ("exclude", "fixed"):
         raise ValueError(f"subcortex must be 'exclude' or 'fixed', got {subcortex!r}")
     if isinstance(maps, xr.Dataset):
-        maps, pvalues = _maps_from_group(maps, correction)
+        maps, pvalues = maps_from_group(maps, correction)
     if "atom" not in maps.dims or "voxel" not in maps.dims or maps.ndim != 2:
         raise ValueError(f"maps must have dims ('atom', 'voxel'), got {maps.dims}")
     maps = maps.transpose("atom", "voxel")

@@ -36,8 +36,7 @@ import seaborn as sns
 from myst_nb import glue
 
 from analysis_lib import datasets, plotting
-from analysis_lib.networks import threshold_maps
-from analysis_lib.networks.correspondence import _maps_from_group  # the grid's thresholding
+from analysis_lib.networks import maps_from_group, threshold_maps  # the grid's thresholding
 from analysis_lib.study_a import grid_models, model_info, read_result, results_root
 from analysis_lib.validation import planted_coefficients, recovery_score
 
@@ -115,7 +114,7 @@ for m in models:
     if not shown[m]:
         print(f"{m}: no atom map has a grayordinate above the threshold; nothing to draw")
     # the same voxel threshold as the correspondence: colour only what enters the Dice
-    stat, pvals = _maps_from_group(group[m], params["correction"])
+    stat, pvals = maps_from_group(group[m], params["correction"])
     significant = threshold_maps(stat, pvals, threshold=params["threshold"])
     for a in shown[m]:
         t = stat.sel(atom=a).where(significant.sel(atom=a) != 0, 0.0)
