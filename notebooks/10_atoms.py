@@ -41,12 +41,12 @@ run_id = "dev"
 import json
 from pathlib import Path
 
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from analysis_lib.cli.decompose import build_result
-from analysis_lib.decomposition import SparseDictionary
+from analysis_lib.decomposition import SparseDictionary, decomposition_dataset
 from analysis_lib.extraction import cached_extract
 from analysis_lib.io import read_netcdf, sha256_array, write_netcdf
 
@@ -71,7 +71,7 @@ params = {"n_atoms": n_atoms, "alpha": alpha, "normalize": normalize, "seed": se
 sd = SparseDictionary(
     n_atoms=n_atoms, alpha=alpha, normalize=normalize, seed=seed, device=device, verbose=False
 ).fit(responses)
-result = build_result(sd, responses, params, sha256_array(responses.values))
+result = decomposition_dataset(sd, responses, params, sha256_array(responses.values))
 result.attrs.update(model=model, stimulus=stimulus, run_id=run_id)
 write_netcdf(result, out / "atoms.nc")
 result = read_netcdf(out / "atoms.nc")

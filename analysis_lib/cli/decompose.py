@@ -68,84 +68,8 @@ def _load_responses(path: Path, variable: str | None):
     return da.transpose("time", "neuron")
 
 
-def build_result(model, da, params: dict, input_sha256: str):
-    """Dataset of a fitted SparseDictionary, keeping the time and neuron coords of ``da``."""
-    import numpy as np
-    import xarray as xr
-
-    from ..io import provenance
-
-    K = model.atoms_.shape[1]
-    neuron_coords = {
-        name: coord.variable for name, coord in da.coords.items() if coord.dims == ("neuron",)
-    }
-    time_coords = {
-        name: coord.variable for name, coord in da.coords.items() if coord.dims == ("time",)
-    }
-    atom = np.arange(K)
-    n_trace = model.objective_.size
-    ds = xr.Dataset(
-        {
-            "atoms": (
-                ("time", "atom"),
-                model.atoms_,
-                {"long_name": "temporal atom (unit L2 norm)", "units": "1"},
-            ),
-            "loadings": (
-                ("atom", "neuron"),
-                model.loadings_,
-                {
-                    "long_name": "sparse loading of neuron on atom",
-                    "units": f"normalized response ({params['normalize']})",
-                },
-            ),
-            "r2": (
-                ("neuron",),
-                model.r2_,
-                {"long_name": "reconstruction R^2 of the normalized neuron", "units": "1"},
-            ),
-            "subgroup_size": (
-                ("atom",),
-                np.count_nonzero(model.loadings_, axis=1),
-                {"long_name": "number of neurons with a non-zero loading", "units": "1"},
-            ),
-            "explained_energy": (
-                ("atom",),
-                model.explained_energy_,
-                {"long_name": "sum of squares of the atom's rank-one term", "units": "1"},
-            ),
-            "objective": (
-                ("iteration",),
-                model.objective_,
-                {
-                    "long_name": "objective 0.5 ||X - D A||^2 + alpha ||A||_1 (epoch trace; "
-                    "last entry exact final)",
-                    "units": "1",
-                },
-            ),
-        },
-        coords={
-            **time_coords,
-            **neuron_coords,
-            "atom": ("atom", atom),
-            "iteration": ("iteration", np.arange(1, n_trace + 1)),
-        },
-    )
-    ds.attrs.update(
-        provenance(params, responses=input_sha256),
-        n_constant_neurons=int(model.n_constant_),
-        n_iter=int(model.n_iter_),
-        backend=model.backend_,
-        fit_time_s=float(model.fit_time_),
-        atom_order="descending explained energy ||d_k||^2 ||a_k||^2",
-        sign_convention="each atom's loadings sum to a positive number",
-        title="sparse dictionary of AN temporal responses",
-    )
-    return ds
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..decomposition import SparseDictionary, as_time_by_neuron
+    from ..decomposition import SparseDictionary, as_time_by_neuron, decomposition_dataset
     from ..io import sha256_file, write_netcdf
 
     da = _load_responses(args.responses, args.variable)
@@ -167,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.responses}: {exc}") from exc
     if model.n_constant_:
         print(f"{model.n_constant_} constant neuron(s) excluded (zero loadings)")
-    ds = build_result(model, da, params, sha256_file(args.responses))
+    ds = decomposition_dataset(model, da, params, sha256_file(args.responses))
     write_netcdf(ds, args.out)
     print(
         f"wrote {args.out}: {args.n_atoms} atoms x {da.sizes['neuron']} neurons, "
