@@ -34,6 +34,7 @@ run_id = "dev"
 # %%
 from pathlib import Path
 
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
