@@ -50,6 +50,7 @@ import yaml
 
 from . import __version__
 from .io import atomic_write_text, sha256_file
+from .runner import notebook_parameters
 
 RECORD_SUFFIX = ".done.json"
 
@@ -115,6 +116,10 @@ def run_id(parameters: Mapping[str, Any], varying: Iterable[str]) -> str:
     return "_".join(parts) or "default"
 
 
+#: Keys a configuration may hold at its top level.
+TOP_LEVEL_KEYS = frozenset({"grids", "runs_dir", "results_dir"})
+
+
 def load_config(path: str | os.PathLike[str]) -> dict:
     """Read and validate a grid configuration file.
 
@@ -134,6 +139,11 @@ def load_config(path: str | os.PathLike[str]) -> dict:
         raise ValueError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(config, dict) or not isinstance(config.get("grids"), list):
         raise ValueError(f"{path}: needs a top-level 'grids' list")
+    unknown = sorted(set(config) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown top-level key(s) {unknown}; allowed: {sorted(TOP_LEVEL_KEYS)}"
+        )
     for i, grid in enumerate(config["grids"]):
         missing = {"name", "notebook"} - set(grid)
         if missing:
@@ -183,6 +193,14 @@ def expand(
         notebook = (root / grid["notebook"]).resolve()
         if not notebook.exists():
             raise FileNotFoundError(f"grid {grid['name']!r}: notebook {notebook} does not exist")
+        declared = notebook_parameters(notebook)
+        given = set(grid.get("fixed") or {}) | set(grid.get("parameters") or {})
+        undeclared = sorted(given - set(declared))
+        if undeclared:
+            raise ValueError(
+                f"{cfg_path}: grid {grid['name']!r} sets {undeclared}, which {notebook.name} "
+                f"does not declare in its parameters cell ({sorted(declared)})"
+            )
         inputs = tuple((root / p).resolve() for p in grid.get("inputs", []))
         for p in inputs:
             if not p.exists():

@@ -27,7 +27,8 @@
 
 # %% tags=["parameters"]
 model = "minilm"
-stimulus = "default-story"
+stimulus = "default-story"  # a name (python -m analysis_lib extract --help) or a file
+stimulus_options = {}  # e.g. {"tr": 1.5, "n_volumes": 300} for a file stimulus
 site = ""  # empty: the model family's default site (ffn_out for LMs, attn_out for VLMs)
 n_atoms = 64
 alpha = 0.1
@@ -52,7 +53,14 @@ from analysis_lib.io import read_netcdf, sha256_array, write_netcdf
 
 out = Path(results_dir)
 out.mkdir(parents=True, exist_ok=True)
-responses = cached_extract(model, stimulus, site=site or None, device=device, progress=False)
+responses = cached_extract(
+    model,
+    stimulus,
+    site=site or None,
+    device=device,
+    progress=False,
+    stimulus_kwargs=stimulus_options,
+)
 print(
     f"{model}: {responses.sizes['neuron']:,} neurons at site(s) "
     f"{sorted(set(map(str, responses['site'].values)))}, {responses.sizes['time']} volumes "

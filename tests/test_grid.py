@@ -14,6 +14,7 @@ NOTEBOOK = textwrap.dedent(
     # %% tags=["parameters"]
     x = 1
     fail = False
+    source = ""
     results_dir = "."
     run_id = "default"
 
@@ -141,3 +142,35 @@ def test_templates_fill_results_and_parameters(project):
     cfg["grids"][0]["fixed"] = {"source": "{nope}"}
     with pytest.raises(ValueError, match="unknown placeholder"):
         grid.expand(cfg)
+
+
+def test_unknown_top_level_key_and_undeclared_parameter_are_errors(project):
+    root, path = project
+    cfg = json.loads(path.read_text())
+    bad = root / "configs" / "bad_key.yaml"
+    bad.write_text(json.dumps({**cfg, "grid": []}))
+    with pytest.raises(ValueError, match=r"bad_key.yaml: unknown top-level key\(s\) \['grid'\]"):
+        grid.load_config(bad)
+    cfg["grids"][0]["fixed"] = {"y": 3}
+    typo = root / "configs" / "typo.yaml"
+    typo.write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r"typo.yaml: grid 'demo' sets \['y'\].*double.py"):
+        grid.expand(grid.load_config(typo))
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "full.yaml"])
+def test_shipped_configurations_expand(name, tmp_path):
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "configs" / name
+    runs = grid.expand(
+        grid.load_config(path), runs_dir=tmp_path / "runs", results_dir=tmp_path / "results"
+    )
+    stages = {r.grid.rsplit("-", 1)[-1] for r in runs}
+    assert stages == {"atoms", "encode", "group"}
+    # every encode and group run depends on the atoms of its own model
+    for r in runs:
+        if not r.grid.endswith("atoms"):
+            model = r.parameters["model"]
+            assert f"model={model}" in r.parameters["atoms_path"]
+            assert r.upstream

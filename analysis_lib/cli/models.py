@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def format_table(rows: list[dict]) -> str:
     """Format :func:`analysis_lib.models.describe` rows as an aligned table."""
-    header = f"{'name':<18} {'family':<12} {'kind':<8} {'offline':<8} sites (neurons)"
+    width = max([len("name"), *(len(row["name"]) for row in rows)]) + 1
+    header = f"{'name':<{width}} {'family':<12} {'kind':<8} {'offline':<8} sites (neurons)"
     lines = [header, "-" * len(header)]
     for row in rows:
         sites = ", ".join(
@@ -24,7 +25,9 @@ def format_table(rows: list[dict]) -> str:
             for s, n in row["neurons"].items()
         )
         ok = "yes" if row["available"] else "no"
-        lines.append(f"{row['name']:<18} {row['family']:<12} {row['kind']:<8} {ok:<8} {sites}")
+        lines.append(
+            f"{row['name']:<{width}} {row['family']:<12} {row['kind']:<8} {ok:<8} {sites}"
+        )
     lines.append("")
     lines.append("* default site. Hub models load from <root>/models/<hub id> or the HF cache.")
     return "\n".join(lines)
