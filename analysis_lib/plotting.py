@@ -25,6 +25,7 @@ optional spread); :func:`layer_heatmap` shows the layer distribution of AN sub-g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -500,3 +501,91 @@ def model_comparison(
     if title:
         ax.set_title(title)
     return ax
+
+
+def separated_meshes(
+    surface: str = "inflated", gap: float = 8.0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """fsLR-32k meshes of both hemispheres moved apart along x.
+
+    Returns
+    -------
+    dict
+        ``{"left": (coords (32492, 3), faces), "right": ...}``; the largest x of the left
+        hemisphere is ``-gap / 2`` and the smallest x of the right one ``+gap / 2``.
+    """
+    out = {}
+    for hemi in HEMISPHERES:
+        coords, faces = _mesh(hemi, surface)
+        coords = coords.copy()
+        if hemi == "left":
+            coords[:, 0] -= coords[:, 0].max() + gap / 2
+        else:
+            coords[:, 0] -= coords[:, 0].min() - gap / 2
+        out[hemi] = (coords, faces)
+    return out
+
+
+def view_surface_map(
+    values: np.ndarray | xr.DataArray,
+    grayordinates: np.ndarray | None = None,
+    *,
+    title: str = "",
+    threshold: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "RdBu_r",
+    fill: str | None = "nearest",
+    surface: str = "inflated",
+    gap: float = 8.0,
+):
+    """Interactive 3-D view of one grayordinate map on both fsLR-32k hemispheres.
+
+    A :func:`nilearn.plotting.view_surf` viewer (plotly, embedded in the page: it needs no
+    network) that readers can rotate and zoom. The hemispheres are moved apart along x by
+    ``gap`` mm so that inflated surfaces do not overlap.
+
+    Parameters
+    ----------
+    values, grayordinates, fill
+        See :func:`surface_textures`.
+    title : str
+        Title drawn above the brain.
+    threshold : float, optional
+        Hide vertices with ``|value| < threshold``.
+    vmax : float, optional
+        Colour range ``[-vmax, vmax]`` (default: 99th percentile of ``|values|``).
+    cmap : str
+    surface : {"inflated", "very_inflated", "midthickness"}
+    gap : float
+        Distance between the hemispheres (mm).
+
+    Returns
+    -------
+    nilearn.plotting.html_surface.SurfaceView
+        Displays itself in a notebook; ``.save_as_html(path)`` writes a standalone page.
+    """
+    from nilearn import plotting
+    from nilearn.surface import InMemoryMesh, PolyMesh, SurfaceImage
+
+    textures = surface_textures(values, grayordinates, fill=fill)
+    limit = _symmetric_limit(np.concatenate(list(textures.values())), vmax)
+    mesh = PolyMesh(
+        **{h: InMemoryMesh(*parts) for h, parts in separated_meshes(surface, gap).items()}
+    )
+    data = SurfaceImage(mesh, {h: np.nan_to_num(textures[h], nan=0.0) for h in HEMISPHERES})
+    bg = SurfaceImage(mesh, {h: _sulc(h) for h in HEMISPHERES})
+    view = plotting.view_surf(
+        surf_map=data,
+        bg_map=bg,
+        hemi="both",
+        threshold=threshold,
+        cmap=cmap,
+        vmax=limit,
+        symmetric_cmap=True,
+        title=title or None,
+        title_fontsize=14,
+        colorbar_fontsize=12,
+    )
+    # nilearn's page links a favicon on GitHub: the only remote request of the viewer
+    view.html = re.sub(r"<link[^>]*rel=.icon.[^>]*>", "", view.html, flags=re.S)
+    return view

@@ -160,3 +160,17 @@ def test_model_comparison_mapping_values_and_errors():
         plotting.model_comparison(pd.DataFrame({"model": ["a"], "x": [1]}), "y")
     with pytest.raises(ValueError, match="kind"):
         plotting.model_comparison({"a": 1.0}, kind="pie")
+
+
+def test_view_surface_map_is_offline_and_carries_the_values():
+    m = _grayordinate_map()
+    view = plotting.view_surface_map(m, title="atom 3", threshold=0.5)
+    html = view.html
+    assert "atom 3" in html
+    # plotly is embedded and nothing is fetched from the network (the test book is offline)
+    assert "favicon" not in html and 'src="http' not in html and "src='http" not in html
+    meshes = plotting.separated_meshes("inflated", gap=8.0)
+    assert meshes["left"][0][:, 0].max() == pytest.approx(-4.0)
+    assert meshes["right"][0][:, 0].min() == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="grayordinate"):
+        plotting.view_surface_map(xr.DataArray(np.zeros(3), dims="voxel"))

@@ -132,6 +132,29 @@ for m in models:
         plt.show()
 
 # %% [markdown]
+# ### Explore one map in 3-D
+#
+# Drag to rotate, scroll to zoom: the first atom drawn above, on both inflated hemispheres
+# ({func}`analysis_lib.plotting.view_surface_map`, a nilearn viewer embedded in the page).
+# In a notebook, the same call shows any atom of any model.
+
+# %%
+first = next(((m, shown[m][0]) for m in models if shown[m]), None)
+if first is None:
+    print("no atom map has a significant grayordinate: nothing to explore")
+    viewer = None
+else:
+    m, a = first
+    stat, pvals = maps_from_group(group[m], params["correction"])
+    significant = threshold_maps(stat, pvals, threshold=params["threshold"])
+    viewer = plotting.view_surface_map(
+        stat.sel(atom=a).where(significant.sel(atom=a) != 0, 0.0),
+        title=f"{m}, atom {a}: group t",
+        threshold=1e-6,
+    )
+viewer
+
+# %% [markdown]
 # ## Overlap with networks
 #
 # Dice overlap $2|A \cap N| / (|A| + |N|)$ of each atom's significant set $A$ (the larger of
