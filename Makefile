@@ -44,9 +44,15 @@ GRID_FLAGS ?=
 
 # Execute the default analyses (a resumable grid of papermill runs on dask), then build
 # the book, whose chapters read the results and render the executed runs.
+# The chapters read results/: the execution cache (keyed on page sources) is dropped
+# whenever a result is newer than the last successful build, so no page shows stale numbers.
+RESULTS_STAMP := _build/.results_stamp
 book: install
 	$(PY) -m analysis_lib run --config $(GRID) $(GRID_FLAGS)
+	@if [ ! -f $(RESULTS_STAMP) ] || [ -n "$$(find results -newer $(RESULTS_STAMP) -name '*.nc' 2>/dev/null | head -n 1)" ]; then \
+		echo "results changed since the last build: re-executing the chapters"; rm -rf _build/.jupyter_cache; fi
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
+	@touch $(RESULTS_STAMP)
 	@echo "Book written to _build/html/index.html"
 
 test: install

@@ -23,7 +23,8 @@ ERROR_PATTERNS = (
 )
 
 
-def toc_files(toc: dict) -> list[str]:
+def toc_files(toc: dict, root: Path | None = None) -> list[str]:
+    """Every page of the TOC, ``glob`` entries expanded against ``root``."""
     files = [toc["root"]]
     stack = [toc]
     while stack:
@@ -32,6 +33,12 @@ def toc_files(toc: dict) -> list[str]:
             for child in node.get(key, []) or []:
                 if "file" in child:
                     files.append(child["file"])
+                if "glob" in child and root is not None:
+                    files += sorted(
+                        str(p.relative_to(root).with_suffix(""))
+                        for p in root.glob(child["glob"])
+                        if p.suffix in (".py", ".ipynb", ".md") and not p.name.startswith(".")
+                    )
                 stack.append(child)
     return files
 
@@ -48,7 +55,7 @@ def main(html_dir: str = "_build/html", toc_path: str = "_toc.yml") -> int:
                 break
     toc = yaml.safe_load(Path(toc_path).read_text())
     notebooks = 0
-    for entry in toc_files(toc):
+    for entry in toc_files(toc, root):
         sources = [p for p in root.glob(entry + ".*") if p.suffix in (".py", ".ipynb", ".md")]
         if not any(p.suffix in (".py", ".ipynb") for p in sources):
             continue
