@@ -26,7 +26,8 @@ encodings = "../results/dev/encode/encoding_*.nc"  # a glob pattern
 atlas = "cole-anticevic"
 correction = "fdr-param"  # fdr | fdr-param | fwe | uncorrected (see maps_from_group)
 threshold = 0.05
-n_perm = 1000
+n_perm = 1000  # sign-flip permutations of the group maps
+n_perm_networks = 5000  # spatial-null maps of the network correspondence (p >= 1/(n+1))
 seed = 0
 results_dir = "../results/dev/group"
 run_id = "dev"
@@ -65,7 +66,7 @@ corr = correspondence(
     atl,
     threshold=threshold,
     correction=correction,
-    n_perm=n_perm,
+    n_perm=n_perm_networks,
     seed=seed,
     progress=False,
 )
