@@ -49,11 +49,36 @@ def read_notebook(path: str | os.PathLike[str]):
 
 
 def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return the default parameters declared in a notebook's ``parameters`` cell."""
+    """Return the default parameters declared in a notebook's ``parameters`` cell.
+
+    Raises
+    ------
+    ValueError
+        When papermill cannot read a name the cell assigns (its parser skips such lines
+        with a log message only, e.g. some comments with parentheses, so the parameter
+        would be silently ignored); the message names the file and the line.
+    """
+    import ast
+
     from papermill.inspection import _infer_parameters
 
     nb = read_notebook(path)
-    return {p.name: p.default for p in _infer_parameters(nb)}
+    found = {p.name: p.default for p in _infer_parameters(nb)}
+    cell = next(c for c in nb.cells if PARAMETERS_TAG in c.metadata.get("tags", []))
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError as exc:
+        raise ValueError(f"{path}: the parameters cell is not valid Python ({exc})") from exc
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id not in found:
+                line = cell.source.splitlines()[node.lineno - 1]
+                raise ValueError(
+                    f"{path}: papermill cannot parse line {node.lineno} of the parameters "
+                    f"cell ({line.strip()!r}); simplify its comment or value"
+                )
+    return found
 
 
 def execute_notebook(

@@ -27,7 +27,7 @@ atlas = "cole-anticevic"
 correction = "fdr-param"  # fdr | fdr-param | fwe | uncorrected (see maps_from_group)
 threshold = 0.05
 n_perm = 1000  # sign-flip permutations of the group maps
-n_perm_networks = 5000  # spatial-null maps of the network correspondence (p >= 1/(n+1))
+n_perm_networks = 5000  # spatial-null maps of the network correspondence; smallest p 1/(n + 1)
 seed = 0
 results_dir = "../results/dev/group"
 run_id = "dev"

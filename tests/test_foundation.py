@@ -173,12 +173,26 @@ def _not_installed(requirement: str) -> bool:
 
 
 def test_notebooks_have_one_parameters_cell():
-    from analysis_lib.runner import read_notebook
+    from analysis_lib.runner import notebook_parameters, read_notebook
 
     notebooks = sorted((ROOT / "notebooks").glob("*.py"))
     assert notebooks
     for nb in notebooks:
         read_notebook(nb)  # raises unless exactly one cell is tagged parameters
+        notebook_parameters(nb)  # raises when papermill cannot read an assignment
+
+
+def test_parameters_papermill_cannot_read_are_an_error(tmp_path):
+    from analysis_lib.runner import notebook_parameters
+
+    nb = tmp_path / "nb.py"
+    nb.write_text(
+        '# %% tags=["parameters"]\nx = 1\ny = 2  # correspondence (p >= 1/(n+1))\n\n# %%\nx\n'
+    )
+    with pytest.raises(ValueError, match=r"nb.py: papermill cannot parse line 2"):
+        notebook_parameters(nb)
+    nb.write_text('# %% tags=["parameters"]\nx = 1\ny = 2  # fine\n\n# %%\nx\n')
+    assert notebook_parameters(nb) == {"x": "1", "y": "2"}
 
 
 def test_runner_rejects_unknown_parameters(tmp_path):
