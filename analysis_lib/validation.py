@@ -61,6 +61,12 @@ concentrated in such a network, and the spatial null rightly calls that map alig
 network although it is not stimulus-driven. The voxel threshold therefore carries the
 stimulus-level error control: on the MNI phantom-null the lenient threshold gave 12.5 % of
 overlaps at p < 0.05 and BH over the parametric group p values (``fdr-param``) 0 %.
+On the default grayordinate phantom-null with MiniLM atoms (192 tests, tolerance 0.081) the
+lenient threshold gave 0.068-0.078 across decomposition seeds 0-3 and 0.073-0.089 across
+phantom noise seeds 0-2, with up to 6 of 16 atoms assigned after BH; phantoms with
+``intrinsic=0`` (decomposition seeds 0, 1, 3) gave 0.005-0.010 and no assignment. The excess over the nominal 0.05 is
+this network-shaped noise, which the spatial null is not meant to reject; the default
+passes the tolerance only narrowly, and not for every noise realisation.
 """
 
 from __future__ import annotations
