@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
             f"({result['n_recovered_atoms']} of {result['n_planted_atoms']} planted atoms)"
         )
         print(
+            f"recovery_dominant          {result['recovery_dominant']:.3f} "
+            f"({result['n_dominant_atoms']} assigned to their largest-|B| network)"
+        )
+        print(
             f"null_significant_fraction  {result['null_significant_fraction']:.3f} "
             f"(nominal 0.05, tolerance {result['null_tolerance']:.3f}, "
             f"{result['null_n_tests']} tests)"
