@@ -237,6 +237,9 @@ def execute_run(run: Run) -> RunResult:
     from .runner import execute_notebook
 
     start = time.perf_counter()
+    # hashed before execution: a notebook or input edited while the run executes must not
+    # be recorded as done (the next `run` executes it again)
+    digest = run.digest()
     try:
         run.results.mkdir(parents=True, exist_ok=True)
         execute_notebook(
@@ -245,7 +248,7 @@ def execute_run(run: Run) -> RunResult:
     except Exception as exc:
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return RunResult(run.run_id, run.grid, "failed", time.perf_counter() - start, text)
-    record = {"hash": run.digest(), "parameters": run.parameters, "version": __version__}
+    record = {"hash": digest, "parameters": run.parameters, "version": __version__}
     atomic_write_text(run.record, json.dumps(record, indent=2, default=str))
     return RunResult(run.run_id, run.grid, "done", time.perf_counter() - start)
 

@@ -174,3 +174,20 @@ def test_shipped_configurations_expand(name, tmp_path):
             model = r.parameters["model"]
             assert f"model={model}" in r.parameters["atoms_path"]
             assert r.upstream
+
+
+def test_notebook_edited_during_a_run_is_not_recorded_as_current(project, monkeypatch):
+    from analysis_lib import runner
+
+    _root, path = project
+    run = grid.expand(grid.load_config(path))[0]
+
+    def fake_execute(nb_path, output, parameters, **kwargs):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("{}")
+        nb_path.write_text(nb_path.read_text() + "\n# edited while running\n")
+
+    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    assert grid.execute_run(run).status == "done"
+    assert run.output.exists() and run.record.exists()
+    assert not run.is_current()  # the edit is seen: the next grid run executes it again
