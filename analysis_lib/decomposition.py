@@ -420,9 +420,10 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         Atoms, ordered by explained energy, unit norm (or zero if unused).
     loadings_ : ndarray, shape (n_atoms, n_neuron)
         Sparse codes of the training neurons; zero columns for constant neurons.
-    objective_ : ndarray, shape (n_iter_ + 1,)
-        Torch backend: entry ``i < n_iter_`` is the objective summed over neuron blocks at
-        the end of epoch ``i + 1`` (each block coded on the atoms current when it was
+    objective_ : ndarray, shape (n_epochs + 1,)
+        With n_epochs = ``n_iter_``. Torch backend: entry ``i < n_iter_`` is the
+        objective summed over neuron blocks at the end of epoch ``i + 1`` (each block
+        coded on the atoms current when it was
         visited: an upper bound of the objective of the atoms of that moment, never
         increasing); the last entry is the exact objective of ``atoms_`` and ``loadings_``.
         Reference backends: only that last entry is meaningful (earlier ones are NaN).
