@@ -230,11 +230,12 @@ planted_w
 
 # %% [markdown]
 # A model's atoms are whatever its neurons carry, so the planted structure *in atom terms*
-# is the regression of each planted course on the z-scored atoms,
-# $s_n = b_{0n} + \sum_k B_{kn} z(d_k) + \varepsilon_n$
-# ({func}`analysis_lib.validation.planted_coefficients`): $B_{kn}$ is the noise-free group
-# effect of atom $k$ in network $n$. Atom $k$ is **planted** in the networks with
-# $|B_{kn}| \ge 0.3$, and
+# is the regression of each planted course on the z-scored atoms in the encoding model's
+# own design, with the same drift and constant regressors $N$ that the GLM adds,
+# $s_n = \sum_k B_{kn} z(d_k) + N \gamma_n + \varepsilon_n$
+# ({func}`analysis_lib.validation.planted_coefficients`): $B_{kn}$ is the noise-free beta
+# of atom $k$ in network $n$ that the encoding model estimates. Atom $k$ is **planted** in
+# the networks with $|B_{kn}| \ge 0.3$, and
 #
 # $$\text{recovery} = \frac{\#\{k \text{ planted} : \text{assignment}(k) \in P_k\}}
 # {\#\{k \text{ planted}\}}$$
