@@ -50,7 +50,7 @@ RESULTS_STAMP := _build/.results_stamp
 book: install
 	$(PY) -m analysis_lib run --config $(GRID) $(GRID_FLAGS)
 	@if [ ! -f $(RESULTS_STAMP) ] || [ -n "$$(find results -newer $(RESULTS_STAMP) -name '*.nc' 2>/dev/null | head -n 1)" ]; then \
-		echo "results changed since the last build: re-executing the chapters"; rm -rf _build/.jupyter_cache; fi
+		echo "results changed since the last build: re-executing the chapters"; rm -rf _build/.jupyter_cache _build/.doctrees; fi
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
 	@touch $(RESULTS_STAMP)
 	@echo "Book written to _build/html/index.html"
