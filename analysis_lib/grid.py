@@ -243,7 +243,12 @@ def execute_run(run: Run) -> RunResult:
     try:
         run.results.mkdir(parents=True, exist_ok=True)
         execute_notebook(
-            run.notebook, run.output, run.parameters, progress_bar=False, cwd=run.notebook.parent
+            run.notebook,
+            run.output,
+            run.parameters,
+            progress_bar=False,
+            cwd=run.notebook.parent,
+            title_suffix=f"{run.grid}, {run.run_id}",
         )
     except Exception as exc:
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -90,6 +90,7 @@ def execute_notebook(
     cwd: str | os.PathLike[str] | None = None,
     progress_bar: bool = True,
     timeout: int | None = 1800,
+    title_suffix: str | None = None,
 ) -> Path:
     """Execute a notebook with papermill and write the executed ``.ipynb`` atomically.
 
@@ -109,6 +110,9 @@ def execute_notebook(
         Show papermill's per-cell progress bar.
     timeout : int, optional
         Per-cell timeout in seconds.
+    title_suffix : str, optional
+        Appended to the notebook's first level-1 heading (e.g. the run's parameters), so
+        executed runs of one notebook have distinct titles in the book.
 
     Returns
     -------
@@ -133,6 +137,8 @@ def execute_notebook(
         raise ValueError(
             f"{path}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
         )
+    if title_suffix:
+        _suffix_title(nb, title_suffix)
     output = Path(output)
     with atomic_path(output.with_suffix(".ipynb")) as tmp:
         pm.execute_notebook(
@@ -146,3 +152,16 @@ def execute_notebook(
             report_mode=False,
         )
     return output.with_suffix(".ipynb")
+
+
+def _suffix_title(nb, suffix: str) -> None:
+    """Append ``suffix`` to the first level-1 markdown heading of ``nb`` (in place)."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("# "):
+                lines[i] = f"{line.rstrip()}: {suffix}"
+                cell.source = "\n".join(lines)
+                return

@@ -191,3 +191,18 @@ def test_notebook_edited_during_a_run_is_not_recorded_as_current(project, monkey
     assert grid.execute_run(run).status == "done"
     assert run.output.exists() and run.record.exists()
     assert not run.is_current()  # the edit is seen: the next grid run executes it again
+
+
+def test_executed_runs_get_distinct_titles():
+    import nbformat
+
+    from analysis_lib.runner import _suffix_title
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("# not a heading"),
+        nbformat.v4.new_markdown_cell("Intro\n# Encoding\ntext\n# Second"),
+    ]
+    _suffix_title(nb, "study-a-encode, model=minilm")
+    assert nb.cells[0].source == "# not a heading"
+    assert nb.cells[1].source == "Intro\n# Encoding: study-a-encode, model=minilm\ntext\n# Second"
