@@ -153,7 +153,15 @@ def zscore_columns(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 class _Collector:
-    """Forward hooks that pool activations into one (rows, neurons) float32 buffer."""
+    """Forward hooks that pool activations into one (rows, neurons) float32 buffer.
+
+    The hooks write straight into column slices of the output buffer, so nothing is copied
+    at the end. Token mode (stories): the targets of one window are pooled by
+    ``index_add_`` into a small contiguous block covering their (contiguous) range of rows,
+    which is then added to the buffer's strided slice in one pass (``index_add_`` into the
+    strided slice itself is ~10x slower). Sequence mode (movies): one pooled row per
+    sequence is assigned to its row.
+    """
 
     def __init__(self, sites: list[HookSite], n_rows: int):
         import torch
@@ -161,15 +169,29 @@ class _Collector:
         self.sites = sites
         self.offsets = np.concatenate([[0], np.cumsum([s.width for s in sites])])
         self.n_rows = n_rows
-        # one contiguous block per module: index_add_ into a column slice of a single
-        # wide buffer is ~10x slower (strided writes)
-        self.blocks = [torch.zeros(n_rows, s.width, dtype=torch.float32) for s in sites]
+        self.buffer = torch.zeros(n_rows, int(self.offsets[-1]), dtype=torch.float32)
         self.handles: list[Any] = []
         self.mode = "tokens"
         self.positions = None  # tokens mode: positions in the window (targets)
-        self.rows = None  # row (word / TR / frame) of each target or sequence
+        self._rows = None  # row (word / TR / frame) of each target or sequence
+        self._span = (0, 0)  # tokens mode: first and one-past-last row of the targets
         self.masks: dict[str, Any] = {}
         self.hits = np.zeros(len(sites), dtype=np.int64)
+
+    @property
+    def rows(self):
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows) -> None:
+        self._rows = rows
+        if rows is not None and len(rows):
+            lo, hi = int(rows.min()), int(rows.max()) + 1
+            self._span = (lo, hi)
+            self._local = rows - lo
+        else:
+            self._span = (0, 0)
+            self._local = rows
 
     def attach(self, module) -> _Collector:
         named = dict(module.named_modules())
@@ -183,16 +205,17 @@ class _Collector:
         self.handles = []
 
     def result(self) -> np.ndarray:
-        """The pooled activations, shape (n_rows, n_neurons); frees the blocks."""
-        out = np.empty((self.n_rows, int(self.offsets[-1])), dtype=np.float32)
-        for i in range(len(self.blocks)):
-            out[:, int(self.offsets[i]) : int(self.offsets[i + 1])] = self.blocks[i].numpy()
-            self.blocks[i] = None
+        """The pooled activations, shape (n_rows, n_neurons) (no copy; frees the buffer)."""
+        out = self.buffer.numpy()
+        self.buffer = None
         return out
 
     def _hook(self, i: int):
+        import torch
+
         site = self.sites[i]
         pattern = site.pattern
+        start, stop = int(self.offsets[i]), int(self.offsets[i + 1])
 
         def hook(module, args, output):
             act = args[0] if pattern.io == "input" else output
@@ -202,8 +225,13 @@ class _Collector:
                 act = act.transpose(0, 1)
             self.hits[i] += 1
             if self.mode == "tokens":
+                lo, hi = self._span
+                if hi == lo:
+                    return
                 picked = act[0, self.positions].float().cpu()
-                self.blocks[i].index_add_(0, self.rows, picked)
+                block = torch.zeros(hi - lo, picked.shape[1], dtype=torch.float32)
+                block.index_add_(0, self._local, picked)
+                self.buffer[lo:hi, start:stop] += block
             else:
                 act = act.float()
                 mask = self.masks.get(pattern.stream)
@@ -212,7 +240,7 @@ class _Collector:
                 else:
                     weights = mask[:, : act.shape[1], None]
                     pooled = (act * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-                self.blocks[i][self.rows] = pooled.cpu()
+                self.buffer[self.rows, start:stop] = pooled.cpu()
 
         return hook
 

@@ -124,6 +124,7 @@ def worker(
 
     # the hooks' own work for every window, without the model
     collector = extraction._Collector(sites, len(words))
+    hooks = [collector._hook(i) for i in range(len(sites))]
     activations = {w: torch.randn(1, context, w) for w in {s.width for s in sites}}
     start = time.perf_counter()
     for w, x in zip(windows, inputs, strict=True):
@@ -132,8 +133,7 @@ def worker(
         collector.rows = torch.from_numpy(_word_of[w.t_start : w.t_stop])
         for i, s in enumerate(sites):
             act = activations[s.width][:, : x.shape[1]]
-            picked = act[0, collector.positions].float().cpu()
-            collector.blocks[i].index_add_(0, collector.rows, picked)
+            hooks[i](None, (act,), act)  # the hook's own code, without the model
     hook_only_s = time.perf_counter() - start
     del collector
     t_plain, t_hooked = [], []
