@@ -4,9 +4,11 @@ Exact command (it produced benchmarks/results/encoding_permutations.json)::
 
     .venv/bin/python benchmarks/encoding_permutations.py --fraction 0.05
 
-``--full-only`` times the default shift null on all 91,282 voxels (about 10 CPU-minutes
-on an idle core; not run for the committed results: the shared CPU was at a load
-average of 20 on 2 cores, which made a long wall-clock measurement meaningless).
+``--full-only`` times the default shift null on all 91,282 voxels and writes
+``benchmarks/results/encoding_permutations_full.json``; that file was produced on an idle
+2-core machine with::
+
+    .venv/bin/python benchmarks/encoding_permutations.py --full-only
 
 Problem: 91,282 grayordinates x 900 volumes x 64 atoms, 1,000 null surrogates.
 
