@@ -147,7 +147,11 @@ def zscore_columns(values: np.ndarray) -> tuple[np.ndarray, int]:
     std = values.std(axis=0, dtype=np.float64)
     constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
     scale = np.where(constant, 1.0, std)
-    out = ((values - mean) / scale).astype(np.float32)
+    # float64 arithmetic in blocks of columns: no float64 temporary of the array's size
+    out = np.empty(values.shape, dtype=np.float32)
+    for start in range(0, values.shape[1], 4096):
+        sl = slice(start, start + 4096)
+        out[:, sl] = (values[:, sl] - mean[sl]) / scale[sl]
     out[:, constant] = 0.0
     return out, int(constant.sum())
 

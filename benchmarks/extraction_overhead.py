@@ -144,6 +144,12 @@ def worker(
             fn()
             store.append(time.perf_counter() - start)
 
+    # memory: the plain forward pass's own transient growth (attention scores and
+    # activations), then the whole extraction's, measured the same way
+    gc.collect()
+    plain_base = psutil.Process().memory_info().rss
+    with PeakRSS() as plain_peak:
+        plain()
     gc.collect()
     baseline = psutil.Process().memory_info().rss
     with PeakRSS() as peak:
@@ -179,6 +185,11 @@ def worker(
         "extract_memory_growth_bytes": int(growth),
         "budget_2x_tokens_x_neurons_bytes": 2 * tokens_x_neurons,
         "memory_growth_over_budget": growth / (2 * tokens_x_neurons),
+        "plain_forward_memory_growth_bytes": int(plain_peak.peak - plain_base),
+        "memory_growth_beyond_plain_forward_over_budget": max(
+            0, growth - (plain_peak.peak - plain_base)
+        )
+        / (2 * tokens_x_neurons),
     }
 
 
@@ -215,7 +226,8 @@ def main(argv=None) -> int:
             f" hooks alone {row['hook_only_s']:.2f} s; goal <= 10 %)   memory growth "
             f"{row['extract_memory_growth_bytes'] / 2**20:7.1f} MiB = "
             f"{row['memory_growth_over_budget']:.2f} x budget "
-            f"({row['budget_2x_tokens_x_neurons_bytes'] / 2**20:.0f} MiB)"
+            f"({row['budget_2x_tokens_x_neurons_bytes'] / 2**20:.0f} MiB); the plain forward "
+            f"alone grows {row['plain_forward_memory_growth_bytes'] / 2**20:.1f} MiB"
         )
     from analysis_lib.io import atomic_write_text
 

@@ -343,3 +343,18 @@ def test_cached_extract_reuses_the_file(monkeypatch, _data_home):
         extraction.cached_extract(
             "tiny-bert", "default-story", seed=3, stimulus_kwargs={"n_volumes": 16}
         )
+
+
+def test_zscore_columns_matches_scipy_and_zeroes_constant_columns():
+    from scipy.stats import zscore
+
+    from analysis_lib.extraction import zscore_columns
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(50, 6)) * [1, 10, 1e3, 1e-3, 5, 1] + [0, 100, -3, 7, 1e4, 2]
+    values[:, 5] = 2.5  # constant column
+    values = values.astype(np.float32)
+    out, n_constant = zscore_columns(values)
+    assert out.dtype == np.float32 and n_constant == 1
+    np.testing.assert_allclose(out[:, :5], zscore(values[:, :5].astype(np.float64)), atol=1e-6)
+    assert np.all(out[:, 5] == 0)
