@@ -26,9 +26,24 @@ everything is done with shared Gram matrices in the K-dimensional code space:
   Mairal 2015, SIAM J. Optim. 25:829-855): the summed block objective is an upper bound of
   the true objective that never increases.
 
-Each epoch visits every neuron block once. Fitting stops when the relative decrease of the
-epoch objective falls below ``tol``. Unused atoms are replaced by the worst-reconstructed
-neurons. A final pass codes every neuron on the final atoms to tight tolerance.
+Each epoch visits every neuron block once. Unused atoms are replaced by the
+worst-reconstructed neurons.
+
+Alternating minimization is fast at first and then crawls along flat valleys of the
+objective, where the atoms and the codes must move together. So with ``refine="lbfgs"``
+(the default), once the relative decrease per epoch falls below ``3e-4`` the atoms are
+refined by L-BFGS (scipy's L-BFGS-B) on the objective as a function of the atoms alone,
+``f(D) = min_A F(D, A)``. Its gradient is ``D A A^T - X A^T`` at the optimal codes
+(Danskin's theorem; Mairal et al. 2010, Prop. 1); codes are warm-started FISTA solutions to
+relative tolerance ``1e-4``, computed in chunks of 4096 neurons. Atoms are parametrized as
+``d_k = v_k / ||v_k||`` (at the optimum every used atom has unit norm). Each evaluation of
+``f`` is one pass over the neurons, like an epoch; ``max_iter`` bounds epochs plus
+evaluations. Fitting stops when the relative decrease of the objective per epoch (or per
+L-BFGS iteration) falls below ``tol``. A final pass codes every neuron on the final atoms to
+tight tolerance. On the real SmolLM2 x alice matrix this reaches a lower objective than
+SPAMS ``trainDL`` after 200 epochs in less than half of its time
+(``benchmarks/decomposition_vs_spams.py``); plain alternating minimization
+(``refine="none"``) stalls 0.02-0.12 % above it.
 
 Conventions of the fitted result
 --------------------------------
@@ -82,6 +97,14 @@ _TRAIN_CODE_TOL = 1e-3
 _FINAL_CODE_ITER = 1000
 _FINAL_CODE_TOL = 1e-4
 _DICT_SWEEPS = 5
+# Hybrid solver: block coordinate descent until its relative decrease per epoch falls
+# below _SWITCH_TOL, then L-BFGS on the atoms (codes to _REFINE_CODE_TOL, in chunks).
+_SWITCH_TOL = 3e-4
+_REFINE_CODE_ITER = 500
+_REFINE_CODE_TOL = 1e-4
+_REFINE_CHUNK = 4096
+_LBFGS_MEMORY = 10
+REFINEMENTS = ("lbfgs", "none")
 
 
 # --------------------------------------------------------------------------------------
@@ -245,22 +268,28 @@ def lasso_gram_fista(G, C, A0, alpha: float, *, max_iter: int, tol: float):
     Cs = C / L
     thr = alpha / L
     A = A0.clone()
-    Y = A0.clone()
+    Y = A
     t = 1.0
+    mom = 0.0  # Y - A = mom * diff_prev
+    diff_prev = None
+    tol2 = float(tol) ** 2
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - it is returned
         A_new = torch.nn.functional.softshrink(torch.addmm(Cs, M, Y), thr)
         diff = A_new - A
-        # restart momentum when it points uphill: (Y - A_new) . (A_new - A) > 0
-        if float(torch.vdot((Y - A_new).flatten(), diff.flatten())) > 0:
-            t = 1.0
-            Y = A_new
+        dd = float(torch.vdot(diff.view(-1), diff.view(-1)))
+        # restart momentum when it points uphill: (Y - A_new) . (A_new - A) > 0, where
+        # (Y - A_new) . diff = mom * (diff_prev . diff) - diff . diff
+        yd = mom * float(torch.vdot(diff_prev.view(-1), diff.view(-1))) if mom else 0.0
+        if yd - dd > 0:
+            t, mom, Y = 1.0, 0.0, A_new
         else:
             t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-            Y = A_new + ((t - 1.0) / t_new) * diff
+            mom = (t - 1.0) / t_new
+            Y = torch.add(A_new, diff, alpha=mom) if mom else A_new
             t = t_new
-        A = A_new
-        if float(diff.norm()) <= tol * max(float(A.norm()), 1e-30):
+        A, diff_prev = A_new, diff
+        if dd <= tol2 * max(float(torch.vdot(A.view(-1), A.view(-1))), 1e-60):
             break
     return A, it
 
@@ -388,7 +417,8 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
     normalize : {"unit", "zscore", "none"}, default "unit"
         Column scaling applied before fitting and in :meth:`transform`.
     max_iter : int, default 200
-        Maximum number of epochs (passes over all neurons).
+        Maximum number of passes over all neurons (epochs of block coordinate descent plus
+        L-BFGS evaluations).
     tol : float, default 1e-4
         Stop when the relative decrease of the epoch objective is below ``tol``.
     seed : int, default 0
@@ -413,6 +443,10 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         (``n_time * n_neuron < 4e6``) and its current setting otherwise; SPAMS uses 2.
     verbose : bool, default True
         Show a progress bar over epochs.
+    refine : {"lbfgs", "none"}, default "lbfgs"
+        Torch backend: after block coordinate descent slows down (relative decrease per
+        epoch below ``3e-4``), refine the atoms by L-BFGS on ``min_A F(D, A)`` (see the
+        module docstring); ``"none"``: block coordinate descent only.
 
     Attributes
     ----------
@@ -422,13 +456,16 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         Sparse codes of the training neurons; zero columns for constant neurons.
     objective_ : ndarray, shape (n_epochs + 1,)
         With n_epochs = ``n_iter_``. Torch backend: entry ``i < n_iter_`` is the
-        objective summed over neuron blocks at the end of epoch ``i + 1`` (each block
-        coded on the atoms current when it was
-        visited: an upper bound of the objective of the atoms of that moment, never
-        increasing); the last entry is the exact objective of ``atoms_`` and ``loadings_``.
+        objective after pass ``i + 1``: for an epoch of block coordinate descent, summed
+        over neuron blocks (each block coded on the atoms current when it was visited: an
+        upper bound of the objective of the atoms of that moment, never increasing); for
+        an L-BFGS evaluation, the lowest objective evaluated so far. The last entry is the
+        exact objective of ``atoms_`` and ``loadings_``.
         Reference backends: only that last entry is meaningful (earlier ones are NaN).
     n_iter_ : int
-        Epochs run.
+        Passes over the neurons: epochs, plus L-BFGS evaluations.
+    n_refine_ : int
+        Of these, L-BFGS evaluations (0 without refinement).
     n_time_ : int
         Time points of the training data (new data in :meth:`transform` must match).
     n_features_in_ : int
@@ -461,6 +498,7 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         dtype: str = "float32",
         n_threads: int | None = None,
         verbose: bool = True,
+        refine: str = "lbfgs",
     ) -> None:
         self.n_atoms = n_atoms
         self.alpha = alpha
@@ -475,11 +513,14 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.n_threads = n_threads
         self.verbose = verbose
+        self.refine = refine
 
     # ---------------------------------------------------------------- validation
     def _check_params(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.refine not in REFINEMENTS:
+            raise ValueError(f"refine must be one of {REFINEMENTS}, got {self.refine!r}")
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
         if not (isinstance(self.n_atoms, (int, np.integer)) and self.n_atoms >= 1):
@@ -560,6 +601,7 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         self.loadings_ = A
         self.objective_ = np.asarray(trace, dtype=np.float64)
         self.n_iter_ = int(n_iter)
+        self.n_refine_ = int(getattr(self, "_n_refine", 0))
         self.r2_ = r2
         self.explained_energy_ = energy
         self.backend_ = backend
@@ -621,9 +663,12 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         S_XA = np.zeros((n_time, K))
         trace: list[float] = []
         converged = False
+        switch = False
         n_iter = 0
-        bar = tqdm(range(self.max_iter), desc="SparseDictionary", disable=not self.verbose)
-        for epoch in bar:
+        self._n_refine = 0
+        tol = float(self.tol)
+        bar = tqdm(total=self.max_iter, desc="SparseDictionary", disable=not self.verbose)
+        for epoch in range(self.max_iter):
             for j, blk in enumerate(blocks):
                 Dc = torch.from_numpy(D).to(device=dev, dtype=tdtype)
                 G = Dc.T @ Dc
@@ -655,13 +700,31 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
                     D = self._replace_unused(D, unused, Xt, rss_all, torch)
             n_iter = epoch + 1
             trace.append(float(obj_blk.sum()))
+            bar.update(1)
             if self.verbose:
                 bar.set_postfix(objective=f"{trace[-1]:.6g}")
             if epoch > 0:
-                prev = trace[-2]
-                if (prev - trace[-1]) <= float(self.tol) * max(abs(trace[-1]), 1e-30):
+                decrease = (trace[-2] - trace[-1]) / max(abs(trace[-1]), 1e-30)
+                if decrease <= tol:
                     converged = True
                     break
+                if self.refine == "lbfgs" and decrease <= _SWITCH_TOL:
+                    switch = True
+                    break
+        if switch and n_iter < self.max_iter:
+            D, A, refine_trace, converged = refine_atoms_lbfgs(
+                Xt,
+                xx,
+                D,
+                A,
+                alpha,
+                max_eval=self.max_iter - n_iter,
+                tol=tol,
+                on_eval=lambda obj: (bar.update(1), bar.set_postfix(objective=f"{obj:.6g}")),
+            )
+            self._n_refine = len(refine_trace)
+            n_iter += len(refine_trace)
+            trace.extend(refine_trace)
         bar.close()
         if not converged:
             warnings.warn(
@@ -845,6 +908,139 @@ def _code_all(Xt, xx, Dc, A, alpha: float, blocks: list[slice], torch):
         rss[blk] = r
         total += obj
     return A, rss, total
+
+
+class _BudgetExhausted(Exception):
+    """Raised inside the L-BFGS objective when the pass budget is used up."""
+
+
+def envelope_objective(Xt, xx, D: np.ndarray, A, alpha: float, *, chunk: int = _REFINE_CHUNK):
+    """Objective as a function of the atoms alone, ``f(D) = min_A F(D, A)``, and its gradient.
+
+    Codes are warm-started FISTA solutions (relative tolerance ``1e-4``) computed chunk by
+    chunk; the gradient is ``D S_AA - S_XA`` with ``S_AA = A A^T`` and ``S_XA = X A^T`` at
+    these codes (Danskin's theorem).
+
+    Parameters
+    ----------
+    Xt : torch.Tensor, shape (n_time, n_neuron)
+    xx : torch.Tensor, shape (n_neuron,)
+        Squared column norms of ``Xt``.
+    D : ndarray, shape (n_time, K), float64
+    A : torch.Tensor, shape (K, n_neuron)
+        Warm-start codes, overwritten with the new codes.
+    alpha : float
+    chunk : int
+        Neurons coded at once.
+
+    Returns
+    -------
+    objective : float
+    grad : ndarray, shape (n_time, K), float64
+    """
+    import torch
+
+    K = D.shape[1]
+    Dc = torch.from_numpy(D).to(device=Xt.device, dtype=Xt.dtype)
+    G = Dc.T @ Dc
+    S_AA = np.zeros((K, K))
+    S_XA = np.zeros((D.shape[0], K))
+    total = 0.0
+    for i in range(0, Xt.shape[1], chunk):
+        sl = slice(i, min(i + chunk, Xt.shape[1]))
+        Xb = Xt[:, sl]
+        C = Dc.T @ Xb
+        Ab, _ = lasso_gram_fista(
+            G, C, A[:, sl], alpha, max_iter=_REFINE_CODE_ITER, tol=_REFINE_CODE_TOL
+        )
+        A[:, sl] = Ab
+        total += code_objective(xx[sl], C, Ab, G @ Ab, alpha)[1]
+        S_AA += (Ab @ Ab.T).double().cpu().numpy()
+        S_XA += (Xb @ Ab.T).double().cpu().numpy()
+    return total, D @ S_AA - S_XA
+
+
+def refine_atoms_lbfgs(
+    Xt, xx, D: np.ndarray, A, alpha: float, *, max_eval: int, tol: float, on_eval=None
+):
+    """Refine atoms by L-BFGS on ``f(D) = min_A F(D, A)`` (see the module docstring).
+
+    Atoms are parametrized as ``d_k = v_k / ||v_k||``; scipy's L-BFGS-B minimizes over ``V``
+    with ``ftol=tol`` (relative decrease per iteration). Each evaluation codes all neurons.
+
+    Parameters
+    ----------
+    Xt : torch.Tensor, shape (n_time, n_neuron)
+    xx : torch.Tensor, shape (n_neuron,)
+    D : ndarray, shape (n_time, K), float64
+        Starting atoms.
+    A : torch.Tensor, shape (K, n_neuron)
+        Starting codes (warm start), updated in place.
+    alpha : float
+    max_eval : int
+        Maximum number of evaluations of ``f``.
+    tol : float
+        Relative decrease per iteration below which the refinement has converged.
+    on_eval : callable or None
+        Called with the objective after each evaluation (progress).
+
+    Returns
+    -------
+    D : ndarray, shape (n_time, K)
+        The atoms of lowest objective evaluated.
+    A : torch.Tensor, shape (K, n_neuron)
+        Codes of the last evaluation (a warm start for the final coding).
+    trace : list of float
+        Lowest objective so far, after each evaluation.
+    converged : bool
+        False when ``max_eval`` evaluations were used up first.
+    """
+    from scipy.optimize import minimize
+
+    shape = D.shape
+    norms = np.linalg.norm(D, axis=0)
+    V0 = D / np.where(norms > 0, norms, 1.0)
+    best = {"obj": np.inf, "D": D.copy()}
+    trace: list[float] = []
+
+    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
+        if len(trace) >= max_eval:
+            raise _BudgetExhausted
+        V = v.reshape(shape)
+        nv = np.linalg.norm(V, axis=0)
+        nv = np.where(nv > 0, nv, 1.0)
+        Dv = V / nv
+        obj, g = envelope_objective(Xt, xx, Dv, A, alpha)
+        if obj < best["obj"]:
+            best["obj"], best["D"] = obj, Dv
+        trace.append(best["obj"])
+        if on_eval is not None:
+            on_eval(best["obj"])
+        # chain rule through d = v / ||v||: project out the radial part
+        gV = (g - Dv * np.sum(Dv * g, axis=0)) / nv
+        return obj, gV.ravel()
+
+    converged = True
+    try:
+        res = minimize(
+            fun,
+            V0.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            options={
+                "maxcor": _LBFGS_MEMORY,
+                "ftol": float(tol),
+                "gtol": 0.0,
+                "maxiter": 10 * max_eval,
+                "maxfun": 10 * max_eval,
+            },
+        )
+        # status 0: converged (ftol); 2: the line search cannot decrease f further at the
+        # precision of the codes, also a stop at convergence
+        converged = res.status != 1
+    except _BudgetExhausted:
+        converged = False
+    return best["D"], A, trace, converged
 
 
 def objective_value(X: np.ndarray, D: np.ndarray, A: np.ndarray, alpha: float) -> float:

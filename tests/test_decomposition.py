@@ -88,6 +88,68 @@ def test_objective_trace_nonincreasing(planted_fit):
     assert planted_fit[3].objective_.size == planted_fit[3].n_iter_ + 1
 
 
+def stand_in(n_time=60, n_neuron=3000, n_factor=12, seed=0):
+    """Smooth shared time courses, sparse heavy-tailed mixing and noise (no exact atoms)."""
+    rng = np.random.default_rng(seed)
+    F = np.cumsum(rng.standard_normal((n_time, n_factor)), axis=0)
+    W = rng.standard_t(3, size=(n_factor, n_neuron)) * (rng.random((n_factor, n_neuron)) < 0.3)
+    return F @ W + 2.0 * rng.standard_normal((n_time, n_neuron))
+
+
+def test_envelope_gradient_matches_finite_differences(monkeypatch):
+    """Gradient of f(D) = min_A F(D, A) (Danskin) against central differences of f."""
+    import torch
+
+    import analysis_lib.decomposition as dec
+
+    monkeypatch.setattr(dec, "_REFINE_CODE_TOL", 1e-12)
+    monkeypatch.setattr(dec, "_REFINE_CODE_ITER", 20000)
+    rng = np.random.default_rng(0)
+    X, _ = normalize_columns(stand_in(n_time=30, n_neuron=400), "unit", np.float64)
+    Xt = torch.from_numpy(X)
+    xx = (Xt**2).sum(0)
+    D = X[:, rng.choice(400, 5, replace=False)]
+    D = D / np.linalg.norm(D, axis=0)
+
+    def f(Dv):
+        A = torch.zeros((5, 400), dtype=torch.float64)
+        return dec.envelope_objective(Xt, xx, Dv, A, 0.1, chunk=128)
+
+    obj, grad = f(D)
+    A_ref = dec.reference_codes(X, D, 0.1)[0]
+    assert obj == pytest.approx(objective_value(X, D, A_ref, 0.1), rel=1e-9)
+    for _ in range(3):
+        E = rng.standard_normal(D.shape)
+        h = 1e-5
+        fd = (f(D + h * E)[0] - f(D - h * E)[0]) / (2 * h)
+        assert fd == pytest.approx(float(np.sum(grad * E)), rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lbfgs_refinement_beats_alternating_minimization(seed):
+    """Where block coordinate descent stalls, the L-BFGS refinement goes lower in fewer passes."""
+    X = stand_in(seed=seed)
+    kw = dict(n_atoms=12, alpha=0.1, tol=1e-6, max_iter=300, seed=seed, dtype="float64")
+    hybrid = fit(X, refine="lbfgs", **kw)
+    plain = fit(X, refine="none", **kw)
+    assert hybrid.n_refine_ > 0 and plain.n_refine_ == 0
+    assert hybrid.n_iter_ < plain.n_iter_
+    assert hybrid.objective_[-1] < plain.objective_[-1] * (1 - 1e-3)
+    trace = hybrid.objective_[:-1]
+    assert np.all(np.diff(trace) <= 1e-9 * np.abs(trace[1:]))
+    assert hybrid.objective_.size == hybrid.n_iter_ + 1
+
+
+def test_pass_budget_includes_refinement():
+    X = stand_in(seed=2)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = SparseDictionary(
+            n_atoms=12, tol=0.0, max_iter=40, verbose=False, dtype="float64"
+        ).fit(X)
+    assert model.n_iter_ == 40 and model.n_refine_ > 0
+    assert model.objective_.size == 41
+
+
 def test_order_and_sign_conventions(planted_fit):
     model = planted_fit[3]
     energy = np.sum(model.atoms_**2, 0) * np.sum(model.loadings_.astype(float) ** 2, 1)
@@ -204,6 +266,8 @@ def test_bad_params():
         SparseDictionary(n_atoms=2, normalize="l2").fit(X)
     with pytest.raises(ValueError, match="backend"):
         SparseDictionary(n_atoms=2, backend="magic").fit(X)
+    with pytest.raises(ValueError, match="refine"):
+        SparseDictionary(n_atoms=2, refine="newton").fit(X)
     with pytest.raises(ValueError, match="Reshape your data"):
         SparseDictionary(n_atoms=2).fit(X[0])
 

@@ -241,7 +241,7 @@ fig.tight_layout()
 # {glue:text}`primer_dl_min_r:.3f` (scikit-learn: {glue:text}`primer_dl_min_r_sklearn:.3f`),
 # and the objective reached is {glue:text}`primer_dl_objective_ratio:.3f` times
 # scikit-learn's. The same comparison at full scale, against SPAMS as well, is in
-# `benchmarks/decomposition_vs_spams.py`.
+# `benchmarks/decomposition_vs_spams.py` (results: {doc}`../validation/benchmarks`).
 
 # %% [markdown]
 # ## Encoding models
