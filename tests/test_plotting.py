@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -169,6 +171,21 @@ def test_view_surface_map_is_offline_and_carries_the_values():
     assert "atom 3" in html
     # plotly is embedded and nothing is fetched from the network (the test book is offline)
     assert "favicon" not in html and 'src="http' not in html and "src='http" not in html
+    # the values reach the vertices: grey (sulcal depth) where |value| < threshold, coloured
+    # where |value| clears it (by more than nilearn's colour-table step at the threshold),
+    # red where positive and blue where negative (RdBu_r)
+    start = html.index('"vertexcolor_both": ') + len('"vertexcolor_both": ')
+    colors = json.loads(html[start : html.index("]", start) + 1])
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colors])
+    tex = plotting.surface_textures(m, fill="nearest")
+    values = np.nan_to_num(np.concatenate([tex["left"], tex["right"]]))
+    assert rgb.shape == (values.size, 3)
+    coloured = (rgb[:, 0] != rgb[:, 1]) | (rgb[:, 1] != rgb[:, 2])
+    assert not coloured[np.abs(values) < 0.5].any()
+    assert coloured[np.abs(values) >= 0.55].all()
+    assert np.all(rgb[values >= 0.55, 0] > rgb[values >= 0.55, 2])
+    assert np.all(rgb[values <= -0.55, 0] < rgb[values <= -0.55, 2])
+    assert (np.abs(values) >= 0.55).sum() > 10_000  # the checks above are not vacuous
     meshes = plotting.separated_meshes("inflated", gap=8.0)
     assert meshes["left"][0][:, 0].max() == pytest.approx(-4.0)
     assert meshes["right"][0][:, 0].min() == pytest.approx(4.0)

@@ -106,7 +106,7 @@ info
 # the sphere ({func}`analysis_lib.plotting.surface_textures`).
 
 # %%
-shown = {}
+shown, thresholded = {}, {}
 for m in models:
     n_sig = corr[m]["n_significant"]
     top = n_sig.sortby(n_sig, ascending=False)["atom"].values[:2]
@@ -116,8 +116,9 @@ for m in models:
     # the same voxel threshold as the correspondence: colour only what enters the Dice
     stat, pvals = maps_from_group(group[m], params["correction"])
     significant = threshold_maps(stat, pvals, threshold=params["threshold"])
+    thresholded[m] = stat.where(significant != 0, 0.0)  # kept for the 3-D viewer below
     for a in shown[m]:
-        t = stat.sel(atom=a).where(significant.sel(atom=a) != 0, 0.0)
+        t = thresholded[m].sel(atom=a)
         sig = corr[m]["n_significant"].sel(atom=a).item()
         label = str(corr[m]["assignment"].sel(atom=a).values)
         fig = plotting.plot_surface_map(
@@ -145,10 +146,8 @@ if first is None:
     viewer = None
 else:
     m, a = first
-    stat, pvals = maps_from_group(group[m], params["correction"])
-    significant = threshold_maps(stat, pvals, threshold=params["threshold"])
     viewer = plotting.view_surface_map(
-        stat.sel(atom=a).where(significant.sel(atom=a) != 0, 0.0),
+        thresholded[m].sel(atom=a),
         title=f"{m}, atom {a}: group t",
         threshold=1e-6,
     )
