@@ -361,8 +361,11 @@ def test_cli_round_trip(tmp_path, capsys):
     assert ds["r2"].dims == ("neuron",) and np.isnan(ds["r2"].values[5])
     assert ds["objective"].dims == ("iteration",)
     assert '"n_atoms": 4' in ds.attrs["params"] and "input_responses_sha256" in ds.attrs
+    assert '"refine": "lbfgs"' in ds.attrs["params"]
     direct = fit(X.astype(np.float32), n_atoms=4, alpha=0.05, max_iter=30)
     np.testing.assert_array_equal(ds["atoms"].values, direct.atoms_)
+    assert ds.attrs["n_iter"] == direct.n_iter_ and ds.attrs["n_refine"] == direct.n_refine_
+    assert ds.sizes["iteration"] == direct.n_iter_ + 1
 
 
 def test_cli_bad_input_names_file(tmp_path, capsys):

@@ -39,8 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", choices=["auto", "torch", "spams", "sklearn"], default="auto")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
-    parser.add_argument("--max-iter", type=int, default=200, help="maximum epochs")
+    parser.add_argument(
+        "--max-iter", type=int, default=200, help="maximum passes (epochs + L-BFGS evaluations)"
+    )
     parser.add_argument("--tol", type=float, default=1e-4, help="relative objective change")
+    parser.add_argument(
+        "--refine",
+        choices=["lbfgs", "none"],
+        default="lbfgs",
+        help="torch solver: L-BFGS refinement of the atoms after block coordinate descent",
+    )
     parser.add_argument("--variable", default=None, help="data variable (default responses)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--out", required=True, type=Path, help="output netCDF")
@@ -83,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         "device": args.device,
         "max_iter": args.max_iter,
         "tol": args.tol,
+        "refine": args.refine,
     }
     model = SparseDictionary(**params, verbose=not args.quiet)
     try:
@@ -95,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     write_netcdf(ds, args.out)
     print(
         f"wrote {args.out}: {args.n_atoms} atoms x {da.sizes['neuron']} neurons, "
-        f"objective {model.objective_[-1]:.6g}, {model.n_iter_} epochs"
+        f"objective {model.objective_[-1]:.6g}, {model.n_iter_} passes "
+        f"({model.n_refine_} of them L-BFGS evaluations)"
     )
     return 0
