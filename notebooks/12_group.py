@@ -16,7 +16,8 @@
 # One run combines the per-subject encoding results of one model into group maps
 # ({func}`analysis_lib.encoding.group_encoding`: one-sample t, sign-flip permutations,
 # FWE and FDR), matches the thresholded atom maps to functional brain network templates
-# ({func}`analysis_lib.networks.correspondence`: Dice and a spatial null), and computes
+# ({func}`analysis_lib.networks.correspondence`: Dice, a spatial null and a network-level
+# group test of the subject betas), and computes
 # the organization metrics ({mod}`analysis_lib.metrics`).
 
 # %% tags=["parameters"]
@@ -24,8 +25,8 @@ model = "minilm"
 atoms_path = "../results/dev/atoms/atoms.nc"
 encodings = "../results/dev/encode/encoding_*.nc"  # a glob pattern
 atlas = "cole-anticevic"
-correction = "fdr-param"  # fdr | fdr-param | fwe | uncorrected (see maps_from_group)
-threshold = 0.05
+correction = "uncorrected"  # fdr | fdr-param | fwe | uncorrected (see maps_from_group)
+threshold = 0.01  # voxel p threshold; the validated setting (`python -m analysis_lib validate`)
 n_perm = 1000  # sign-flip permutations of the group maps
 n_perm_networks = 5000  # spatial-null maps of the network correspondence; smallest p 1/(n + 1)
 seed = 0
@@ -42,7 +43,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from analysis_lib import metrics
-from analysis_lib.encoding import group_encoding
+from analysis_lib.encoding import group_encoding, subject_maps
 from analysis_lib.io import read_netcdf, write_netcdf
 from analysis_lib.networks import correspondence, load_atlas, maps_from_group, threshold_maps
 
@@ -61,6 +62,7 @@ print(
 
 # %%
 atl = load_atlas(atlas, like=group)
+# each (atom, network) pair: spatial null and network-level group test of the subject betas
 corr = correspondence(
     group,
     atl,
@@ -68,6 +70,7 @@ corr = correspondence(
     correction=correction,
     n_perm=n_perm_networks,
     seed=seed,
+    subject_maps=subject_maps(files),
     progress=False,
 )
 corr.attrs.update(model=model, atlas=atlas)

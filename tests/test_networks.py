@@ -416,3 +416,108 @@ def test_volume_spin_map_identical_to_network():
     assert res["p"].values[1].min() > 0.05
     # voxels off the cortical ribbon cannot be spun and are excluded (counted in network_size)
     assert res["network_size"].sum() < atlas.sizes["voxel"]
+
+
+def _network_noise_group(lab, n_sub=8, n_atom=24, effect=0.0, seed=5):
+    """Subject maps = network-wide offsets independent across subjects (+ voxel noise).
+
+    ``effect`` adds a consistent offset to network 7 (Default) in atom 0. Returns the
+    group Dataset (as ``group_encoding`` writes it) and the subject maps.
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    onehot = (lab[None, :] == np.arange(1, 8)[:, None]).astype(float)  # (network, voxel)
+    offsets = rng.standard_normal((n_sub, n_atom, 7))
+    offsets[:, 0, 6] += effect
+    x = offsets @ onehot + 0.5 * rng.standard_normal((n_sub, n_atom, lab.size))
+    t = x.mean(0) / (x.std(0, ddof=1) / np.sqrt(n_sub))
+    p = 2 * stats.t.sf(np.abs(t), n_sub - 1)
+    return t, p, x
+
+
+def test_network_level_test_controls_network_shaped_noise(gray):
+    """Intrinsic network-shaped noise: the spatial null alone over-rejects; the combined
+    test (spatial and network-level group test, the larger p) holds the nominal rate."""
+    from scipy import stats
+
+    g, atlas = gray
+    lab = atlas["label"].values
+    t, p, x = _network_noise_group(lab)
+    coords = {"atom": np.arange(t.shape[0]), "grayordinate": ("voxel", g)}
+    group = xr.Dataset(
+        {"tstat": (("atom", "voxel"), t), "pvalue_param": (("atom", "voxel"), p)},
+        coords=coords,
+        attrs={"space": "fsLR32k"},
+    )
+    subj = xr.DataArray(x, dims=("subject", "atom", "voxel"), coords=coords)
+    kw = dict(correction="uncorrected", threshold=0.01, n_perm=100, seed=1, progress=False)
+    spatial = correspondence(group, atlas, **kw)
+    both = correspondence(group, atlas, subject_maps=subj, **kw)
+    rate_spatial = float((spatial["p"].values < 0.05).mean())
+    rate_both = float((both["p"].values < 0.05).mean())
+    assert rate_spatial > 0.10, rate_spatial  # the failure the network test is for
+    assert rate_both <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / both["p"].size), rate_both
+    assert both.attrs["params"].count("spatial+network") == 1
+    np.testing.assert_array_equal(both["p_spatial"].values, spatial["p"].values)
+    np.testing.assert_array_equal(
+        both["p"].values, np.fmax(both["p_spatial"].values, both["p_network"].values)
+    )
+    # known answer: the t test of the subject maps averaged over each network
+    names = list(both["network"].values)
+    ids = both["network_id"].values
+    for a, n in [(0, "Default"), (3, "Visual")]:
+        means = x[:, a, lab == ids[names.index(n)]].mean(1)
+        ref = stats.ttest_1samp(means, 0.0)
+        assert both["network_t"].sel(atom=a, network=n) == pytest.approx(ref.statistic)
+        assert both["p_network"].sel(atom=a, network=n) == pytest.approx(ref.pvalue)
+    # a consistent network response is found by both tests
+    t1, p1, x1 = _network_noise_group(lab, effect=3.0)
+    group1 = group.copy(data={"tstat": t1, "pvalue_param": p1})
+    subj1 = subj.copy(data=x1)
+    res = correspondence(group1, atlas, subject_maps=subj1, **kw)
+    assert res["p_network"].sel(atom=0, network="Default") < 1e-3
+    assert res["p"].sel(atom=0, network="Default") <= 0.02
+    with pytest.raises(ValueError, match="coordinate 'grayordinate'"):
+        correspondence(
+            group, atlas, subject_maps=subj.assign_coords(grayordinate=("voxel", g + 1)), **kw
+        )
+
+
+def test_networks_cli_subjects_option(tmp_path, gray):
+    from analysis_lib.cli import main
+
+    g, atlas = gray
+    lab = atlas["label"].values
+    t, p, x = _network_noise_group(lab, n_sub=4, n_atom=3, effect=4.0)
+    coords = {"atom": np.arange(3), "grayordinate": ("voxel", g)}
+    group = xr.Dataset(
+        {"tstat": (("atom", "voxel"), t), "pvalue_param": (("atom", "voxel"), p)},
+        coords=coords,
+        attrs={"space": "fsLR32k"},
+    )
+    files = [
+        write_netcdf(
+            xr.Dataset(
+                {"beta": (("atom", "voxel"), x[s])}, coords=coords, attrs={"space": "fsLR32k"}
+            ),
+            tmp_path / f"encoding_sub-{s}.nc",
+        )
+        for s in range(4)
+    ]
+    out = tmp_path / "corr.nc"
+    args = ["networks", "--group", str(write_netcdf(group, tmp_path / "group.nc"))]
+    args += ["--atlas", "yeo7", "--n-perm", "20", "--correction", "uncorrected", "--alpha", "0.01"]
+    assert main([*args, "--subjects", *map(str, files), "--out", str(out)]) == 0
+    back = read_netcdf(out)
+    direct = correspondence(
+        group,
+        atlas,
+        correction="uncorrected",
+        threshold=0.01,
+        n_perm=20,
+        subject_maps=xr.DataArray(x, dims=("subject", "atom", "voxel"), coords=coords),
+        progress=False,
+    )
+    np.testing.assert_allclose(back["p_network"].values, direct["p_network"].values)
+    np.testing.assert_allclose(back["p"].values, direct["p"].values)

@@ -4,7 +4,9 @@ Reads the output of ``python -m analysis_lib group`` (tstat and qvalue / pvalue_
 (atom, voxel)), thresholds each map sign-aware, computes the Dice overlap with every
 network of the atlas and its p value against spin permutations (grayordinates) or 3-D
 phase-randomised surrogates (volumes), assigns atoms to networks and writes dice, p, p_fdr,
-assignment and coverage to a netCDF file.
+assignment and coverage to a netCDF file. With ``--subjects`` (the per-subject encoding
+results the group maps came from) each pair is also tested at the network level (one-sample
+t of the subject betas averaged over the network) and ``p`` is the larger of the two p values.
 """
 
 from __future__ import annotations
@@ -33,10 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-perm", type=int, default=1000, help="spatial-null maps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--subcortex", choices=("exclude", "fixed"), default="exclude")
+    parser.add_argument(
+        "--subjects",
+        nargs="+",
+        default=None,
+        help="per-subject encoding results (.nc) for the network-level group test",
+    )
     parser.add_argument("--out", required=True, help="output netCDF file")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..encoding import subject_maps
     from ..io import read_netcdf, sha256_file, write_netcdf
     from ..networks import correspondence, load_atlas
 
@@ -51,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         n_perm=args.n_perm,
         seed=args.seed,
         subcortex=args.subcortex,
+        subject_maps=subject_maps(args.subjects) if args.subjects else None,
     )
     result.attrs["input_group_sha256"] = sha256_file(args.group)
     write_netcdf(result, args.out)

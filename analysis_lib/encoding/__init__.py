@@ -7,14 +7,16 @@ Public API
     (circular shifts, phase randomization), max-statistic FWE, BH FDR, blocked ridge CV.
 :func:`group_encoding`
     across subjects: one-sample t maps, sign-flip permutations, FWE, FDR, reliability.
+:func:`subject_maps`
+    the per-subject maps stacked (subject, atom, voxel), for network-level group tests.
 :mod:`~analysis_lib.encoding.spaces`
     BOLD from NIfTI + mask, CIFTI, GIfTI, ROI tables; maps back to NIfTI/CIFTI/GIfTI.
 """
 
 from . import spaces
 from .core import fit_encoding
-from .group import group_encoding
+from .group import group_encoding, subject_maps
 from .inputs import read_confounds
 from .nulls import fdr_bh
 
-__all__ = ["fdr_bh", "fit_encoding", "group_encoding", "read_confounds", "spaces"]
+__all__ = ["fdr_bh", "fit_encoding", "group_encoding", "read_confounds", "spaces", "subject_maps"]

@@ -61,6 +61,44 @@ def _check_compatible(named: list[tuple[str, xr.Dataset]], variable: str) -> Non
             raise ValueError(f"atoms differ between {ref_name} and {name}")
 
 
+def subject_maps(results, *, variable: str = "beta") -> xr.DataArray:
+    """Stack per-subject encoding maps, checked for compatibility as in :func:`group_encoding`.
+
+    Parameters
+    ----------
+    results : list of Dataset or paths
+        Outputs of :func:`~analysis_lib.encoding.fit_encoding`.
+    variable : str
+        Per-subject map (``"beta"`` by default).
+
+    Returns
+    -------
+    xarray.DataArray, shape (subject, atom, voxel)
+        With the atom and voxel coordinates of the first result; float32.
+    """
+    named = [_load(item, i) for i, item in enumerate(results)]
+    if len(named) < 2:
+        raise ValueError(f"subject_maps needs at least 2 subjects, got {len(named)}")
+    _check_compatible(named, variable)
+    ref = named[0][1]
+    coords = {n: c for n, c in ref.coords.items() if c.dims in (("voxel",), ("atom",))}
+    data = np.stack(
+        [ds[variable].transpose("atom", "voxel").values.astype(np.float32) for _, ds in named]
+    )
+    out = xr.DataArray(
+        data,
+        dims=("subject", "atom", "voxel"),
+        coords={**coords, "subject": [name for name, _ in named]},
+        name=f"subject_{variable}",
+    )
+    out.attrs.update(
+        long_name=f"per-subject {variable}",
+        units=ref[variable].attrs.get("units", "1"),
+        **{k: ref.attrs[k] for k in ("space",) if k in ref.attrs},
+    )
+    return out
+
+
 def sign_flips(n_subjects: int, n_perm: int, seed: int) -> np.ndarray:
     """Sign vectors (P, S): all non-identity ones if few enough, else random draws."""
     if 2**n_subjects <= n_perm + 1:

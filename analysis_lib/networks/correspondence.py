@@ -14,16 +14,33 @@ polarity is recorded; ``"positive"``, ``"negative"`` and ``"abs"`` (``A^+ \\cup 
 set. Its p value is ``(1 + #{null >= observed}) / (1 + n_perm)`` from the same statistic
 computed on spatial-null maps (:mod:`analysis_lib.networks.nulls`: spins of the cortical
 grayordinates, or of MNI voxels projected to the cortical surface; optionally 3-D phase
-randomisation for volumes). ``p_fdr`` are Benjamini-Hochberg q values over all
-(atom, network) pairs. Each atom is assigned to the network with the largest Dice among
-those with ``p_fdr < alpha_assign``, or to ``"none"``.
+randomisation for volumes).
+
+The spatial null asks whether a thresholded map lines up with a network better than maps
+of the same spatial structure placed at random. It cannot tell a stimulus-driven network
+response from network-shaped *intrinsic* fluctuations that an atom picks up by chance in
+each subject: their group mean leaves network-wide offsets that a voxel threshold can keep,
+and such a map *is* aligned with the network. So when the per-subject maps are given
+(``subject_maps``, see :func:`analysis_lib.encoding.subject_maps`), each pair is also
+tested at the network level: the subject's map averaged over the network's voxels,
+``b_sn``, enters a two-sided one-sample t test across subjects (intrinsic fluctuations are
+independent across subjects, so this test holds its level under them), and the pair's p
+value is the larger of the two, ``p = max(p_spatial, p_network)``: an intersection-union
+test, valid at the level of each test for the null that either holds (Berger 1982). On the
+simulated phantom-null, the spatial null alone rejected 7-9 % of the pairs at 0.05 with a
+lenient voxel threshold; the combined test stays at the nominal rate
+(:mod:`analysis_lib.validation`).
+
+``p_fdr`` are Benjamini-Hochberg q values of ``p`` over all (atom, network) pairs. Each atom
+is assigned to the network with the largest Dice among those with ``p_fdr < alpha_assign``,
+or to ``"none"``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.stats import false_discovery_control
+from scipy.stats import false_discovery_control, ttest_1samp
 from tqdm.auto import tqdm
 
 from ..io import provenance, sha256_array
@@ -149,8 +166,8 @@ def maps_from_group(group: xr.Dataset, correction: str) -> tuple[xr.DataArray, x
     permutation p values are discrete, e.g. >= 1/128 for 8 subjects, and BH over them
     may reject nothing); ``uncorrected``: ``pvalue_param`` as it is. Voxel thresholding only
     binarises the maps, as the Network Correspondence Toolbox leaves to the user; the error
-    control of the network-level claims comes from the spatial null and the BH correction
-    over (atom, network) pairs, whichever voxel threshold is used.
+    control of the network-level claims comes from the spatial null, the network-level group
+    test (when subject maps are given) and the BH correction over (atom, network) pairs.
     """
     key = {
         "fdr": "qvalue",
@@ -191,6 +208,7 @@ def correspondence(
     null: str = "auto",
     subcortex: str = "exclude",
     alpha_assign: float = 0.05,
+    subject_maps: xr.DataArray | None = None,
     progress: bool = True,
 ) -> xr.Dataset:
     """Dice overlap of thresholded atom maps with every network and spatial-null p values.
@@ -226,6 +244,10 @@ def correspondence(
         every spin.
     alpha_assign : float
         Level of ``p_fdr`` for assigning an atom to a network.
+    subject_maps : DataArray (subject, atom, voxel), optional
+        Per-subject maps on the same atoms and voxels (e.g. betas, from
+        :func:`~analysis_lib.encoding.subject_maps`). When given, ``p`` combines the
+        spatial-null p value with a network-level group test (see the module docstring).
     progress : bool
         Show a progress bar over null chunks.
 
@@ -233,7 +255,8 @@ def correspondence(
     -------
     xarray.Dataset
         ``dice``, ``dice_positive``, ``dice_negative``, ``polarity``, ``p``, ``p_fdr``,
-        ``null_mean`` (atom, network); ``assignment`` (atom, str network name or "none"),
+        ``p_spatial``, ``null_mean`` (atom, network); with ``subject_maps`` also
+        ``p_network`` and ``network_t`` (atom, network); ``assignment`` (atom, str network name or "none"),
         ``n_significant`` (atom); ``coverage`` (network, share of network voxels in the
         significant set of at least one atom); ``network_size`` (network).
     """
@@ -281,12 +304,38 @@ def correspondence(
             null_sum += s.sum(1)
             bar.update(block.shape[1])
         bar.close()
-        p = (1 + exceed) / (1 + n_perm)
-        p[ternary_k.any(1) == 0] = 1.0
-        p_fdr = false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
+        p_spatial = (1 + exceed) / (1 + n_perm)
+        p_spatial[ternary_k.any(1) == 0] = 1.0
         null_mean = null_sum / n_perm
     else:
-        p = p_fdr = null_mean = np.full(stat.shape, np.nan)
+        p_spatial = null_mean = np.full(stat.shape, np.nan)
+    network_vars = {}
+    p = p_spatial
+    if subject_maps is not None:
+        t_net, p_net = network_group_test(subject_maps, maps, keep, onehot)
+        p = np.fmax(p_spatial, p_net) if n_perm > 0 else p_spatial
+        network_vars = {
+            "p_network": (
+                ("atom", "network"),
+                p_net,
+                {
+                    "long_name": "network-level group p value (two-sided one-sample t)",
+                    "units": "1",
+                },
+            ),
+            "network_t": (
+                ("atom", "network"),
+                t_net,
+                {
+                    "long_name": "one-sample t of subject maps averaged over the network",
+                    "units": "1",
+                },
+            ),
+        }
+    if n_perm > 0:
+        p_fdr = false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
+    else:
+        p_fdr = np.full(stat.shape, np.nan)
 
     names = np.array([table[i] for i in ids], dtype=object)
     assignment = []
@@ -304,7 +353,16 @@ def correspondence(
             "dice_positive": (an, pos, {"long_name": "Dice of positive voxels", "units": "1"}),
             "dice_negative": (an, neg, {"long_name": "Dice of negative voxels", "units": "1"}),
             "polarity": (an, polarity, {"long_name": "sign of the overlapping voxels"}),
-            "p": (an, p, {"long_name": f"spatial-null p value ({method})", "units": "1"}),
+            "p": (
+                an,
+                p,
+                {
+                    "long_name": f"p value: spatial null ({method})"
+                    + (" and network-level group test, the larger" if network_vars else ""),
+                    "units": "1",
+                },
+            ),
+            "p_spatial": (an, p_spatial, {"long_name": f"spatial-null p value ({method})"}),
             "p_fdr": (an, p_fdr, {"long_name": "BH q value over atoms x networks"}),
             "null_mean": (an, null_mean, {"long_name": "mean Dice of null maps"}),
             "assignment": ("atom", np.array(assignment, dtype=str)),
@@ -315,6 +373,7 @@ def correspondence(
                 {"long_name": "share of network voxels in any atom"},
             ),
             "network_size": ("network", size, {"units": "voxels"}),
+            **network_vars,
         },
         coords={
             "atom": maps["atom"].values,
@@ -334,6 +393,7 @@ def correspondence(
                 "subcortex": subcortex,
                 "alpha_assign": alpha_assign,
                 "atlas": atlas.attrs.get("atlas", "?"),
+                "tests": "spatial+network" if network_vars else "spatial",
             },
             maps=sha256_array(np.asarray(maps.values)),
         )
@@ -341,6 +401,53 @@ def correspondence(
     ds.attrs["space"] = maps.attrs.get("space", atlas.attrs.get("space", ""))
     ds.attrs["atlas"] = atlas.attrs.get("atlas", "?")
     return ds
+
+
+def network_group_test(
+    subject_maps: xr.DataArray, maps: xr.DataArray, keep: np.ndarray, onehot: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided one-sample t test across subjects of each map averaged over each network.
+
+    Parameters
+    ----------
+    subject_maps : DataArray (subject, atom, voxel)
+        Must share the atoms and voxels of ``maps``.
+    maps : DataArray (atom, voxel)
+        The group maps (for the coordinate checks).
+    keep : ndarray of bool, shape (n_voxel,)
+        Voxels that enter the test (as in the Dice statistic).
+    onehot : ndarray of bool, shape (n_kept, n_network)
+        Network membership of the kept voxels.
+
+    Returns
+    -------
+    t, p : ndarrays, shape (n_atom, n_network)
+        NaN t and p = 1 where a network has no voxel finite in every subject.
+    """
+    if set(subject_maps.dims) != {"subject", "atom", "voxel"}:
+        raise ValueError(
+            f"subject_maps must have dims ('subject', 'atom', 'voxel'), got {subject_maps.dims}"
+        )
+    sm = subject_maps.transpose("subject", "atom", "voxel")
+    if sm.sizes["voxel"] != maps.sizes["voxel"] or sm.sizes["atom"] != maps.sizes["atom"]:
+        raise ValueError(
+            f"subject_maps hold {sm.sizes['atom']} atoms x {sm.sizes['voxel']} voxels; the "
+            f"group maps {maps.sizes['atom']} x {maps.sizes['voxel']}"
+        )
+    for coord in ("atom", *[c for c in maps.coords if maps[c].dims == ("voxel",)]):
+        if coord in sm.coords and not np.array_equal(sm[coord].values, maps[coord].values):
+            raise ValueError(f"subject_maps and the group maps differ in coordinate {coord!r}")
+    if sm.sizes["subject"] < 2:
+        raise ValueError("the network-level test needs at least 2 subjects")
+    x = np.asarray(sm.values, np.float64)[:, :, keep]  # (subject, atom, kept voxel)
+    finite = np.isfinite(x).all(axis=(0, 1))
+    member = onehot & finite[:, None]
+    n_vox = member.sum(0)
+    means = np.einsum("sav,vn->san", np.where(finite, x, 0.0), member) / np.maximum(n_vox, 1)
+    t, p = ttest_1samp(means, 0.0, axis=0)
+    t = np.where(n_vox > 0, t, np.nan)
+    p = np.where((n_vox > 0) & np.isfinite(p), p, 1.0)
+    return t, p
 
 
 def _spin_points(maps: xr.DataArray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

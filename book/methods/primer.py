@@ -439,8 +439,12 @@ glue("primer_null_tests", int(pvals["circular shift"].size), display=False)
 # hemispheres, mirrored), which moves the map while keeping its spatial autocorrelation, and
 # the Dice is recomputed; $p = (1 + \#\{\text{spins with Dice} \ge \text{observed}\}) /
 # (1 + B)$. Volumes use the voxels near the cortex projected to the sphere (or 3-D phase
-# randomisation). Each atom is **assigned** to the network with the largest Dice among those
-# with BH-corrected $p < 0.05$, or to none.
+# randomisation). The spin null cannot tell a stimulus-driven network response from
+# network-shaped intrinsic fluctuations that an atom picks up by chance in each subject, so
+# the pipeline also tests each pair at the network level from the subject betas (a
+# one-sample $t$ test across subjects of the beta averaged over the network) and keeps the
+# larger p value ({doc}`../validation/phantom`). Each atom is **assigned** to the network
+# with the largest Dice among those with BH-corrected $p < 0.05$, or to none.
 #
 # **Demo.** Three maps over every 12th cortical grayordinate (the sampling of the
 # simulated data sets), compared with the 7 Yeo networks: the Default network with noise;

@@ -94,8 +94,12 @@ info
 # %% [markdown]
 # The maps are thresholded with the `{glue:text}`net_correction`` p values at
 # {glue:text}`net_threshold`, compared with the {glue:text}`net_n_networks` networks of
-# the `{glue:text}`net_atlas`` atlas, and every overlap is tested against
-# {glue:text}`net_n_perm` spatial null maps (`{glue:text}`net_null``).
+# the `{glue:text}`net_atlas`` atlas, and every overlap is tested twice: against
+# {glue:text}`net_n_perm` spatial null maps (`{glue:text}`net_null``), and at the network
+# level, by a one-sample $t$ test across subjects of the subject betas averaged over the
+# network (network-shaped fluctuations that an atom picks up by chance in each subject fool
+# the spatial null but not this test; see {doc}`../validation/phantom`). A pair's p value is
+# the larger of the two.
 #
 # ## Atom brain maps
 #
@@ -158,8 +162,8 @@ viewer
 #
 # Dice overlap $2|A \cap N| / (|A| + |N|)$ of each atom's significant set $A$ (the larger of
 # its positive and negative sets) with each network $N$, for the atoms with at least one
-# significant grayordinate. A dot marks overlaps whose spatial-null p value survives
-# Benjamini-Hochberg correction over all (atom, network) pairs at 0.05; a red frame marks
+# significant grayordinate. A dot marks overlaps whose p value (the larger of the spatial-null
+# and the network-level p) survives Benjamini-Hochberg correction over all (atom, network) pairs at 0.05; a red frame marks
 # the network the atom is **assigned** to: the largest Dice among those significant pairs.
 
 # %%
@@ -208,7 +212,7 @@ assigned.T
 # network for MiniLM, {glue:text}`net_assigned_smollm2` for SmolLM2,
 # {glue:text}`net_assigned_tiny_bert` for tiny-bert and {glue:text}`net_assigned_tiny_llama`
 # for tiny-llama (random weights). Before the correction over all
-# {glue:text}`net_n_pairs` (atom, network) pairs, the number of overlaps with spin
+# {glue:text}`net_n_pairs` (atom, network) pairs, the number of overlaps with
 # $p < 0.05$ is {glue:text}`net_raw_minilm` (MiniLM), {glue:text}`net_raw_smollm2`
 # (SmolLM2), {glue:text}`net_raw_tiny_bert` and {glue:text}`net_raw_tiny_llama` (baselines);
 # the largest Dice of any atom is {glue:text}`net_best_dice_minilm:.2f` (MiniLM) and
@@ -291,8 +295,8 @@ expressible.round(3)
 
 # %% [markdown]
 # Each point below is one (atom, network) pair: its planted effect $|B_{kn}|$ against the
-# Dice overlap found by the pipeline. Orange points survive the spatial-null test
-# (BH-corrected); the dashed line is the $|B| = 0.3$ cut that defines planted atoms.
+# Dice overlap found by the pipeline. Orange points survive both tests (spatial null and
+# network level, BH-corrected); the dashed line is the $|B| = 0.3$ cut that defines planted atoms.
 
 # %%
 fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models), 3.4), sharey=True)

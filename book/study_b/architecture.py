@@ -180,7 +180,8 @@ table.style.format(precision=3)
 # ## Where do modality-selective sub-groups map?
 #
 # The network each atom's group map is assigned to (Dice overlap with the
-# Cole-Anticevic networks against a spatial null, {func}`analysis_lib.networks.correspondence`;
+# Cole-Anticevic networks, tested against a spatial null and at the network level,
+# {func}`analysis_lib.networks.correspondence`;
 # `none` when no overlap is significant), split by the selectivity class of the
 # atom's sub-group.
 
