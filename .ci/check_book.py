@@ -5,7 +5,8 @@ Usage: python .ci/check_book.py [_build/html] [_toc.yml]
 A page fails when it contains a rendered traceback or error output (myst-nb's
 ``output error``/``traceback`` containers, or "Traceback (most recent call last)").
 Every page built from a notebook (a ``.py`` or ``.ipynb`` entry of the TOC) must carry at
-least one ``cell_output``.
+least one ``cell_output``. Outside code blocks, no page may show a MyST role as text (such as
+``{glue:text}`` inside backticks), which means a number or link was not rendered.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ ERROR_PATTERNS = (
     re.compile(r"Traceback \(most recent call last\)"),
     re.compile(r'class="[^"]*\berror\b[^"]*\boutput\b'),
 )
+UNRENDERED_ROLE = re.compile(r"\{(?:glue(?::\w+)?|doc|func|mod|ref|class|meth|numref|eq)\}")
+CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
 
 
 def toc_files(toc: dict, root: Path | None = None) -> list[str]:
@@ -53,6 +56,9 @@ def main(html_dir: str = "_build/html", toc_path: str = "_toc.yml") -> int:
             if pattern.search(text):
                 problems.append(f"{page}: error output ({pattern.pattern})")
                 break
+        role = UNRENDERED_ROLE.search(CODE_BLOCK.sub("", text))
+        if role:
+            problems.append(f"{page}: unrendered MyST role {role.group(0)} in the text")
     toc = yaml.safe_load(Path(toc_path).read_text())
     notebooks = 0
     for entry in toc_files(toc, root):

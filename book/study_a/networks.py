@@ -92,10 +92,10 @@ glue("net_n_networks", int(corr[models[0]].sizes["network"]), display=False)
 info
 
 # %% [markdown]
-# The maps are thresholded with the `{glue:text}`net_correction`` p values at
+# The maps are thresholded with the {glue:text}`net_correction` p values at
 # {glue:text}`net_threshold`, compared with the {glue:text}`net_n_networks` networks of
-# the `{glue:text}`net_atlas`` atlas, and every overlap is tested twice: against
-# {glue:text}`net_n_perm` spatial null maps (`{glue:text}`net_null``), and at the network
+# the {glue:text}`net_atlas` atlas, and every overlap is tested twice: against
+# {glue:text}`net_n_perm` spatial null maps ({glue:text}`net_null`), and at the network
 # level, by a one-sample $t$ test across subjects of the subject betas averaged over the
 # network (network-shaped fluctuations that an atom picks up by chance in each subject fool
 # the spatial null but not this test; see {doc}`../validation/phantom`). A pair's p value is
