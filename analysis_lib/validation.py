@@ -72,6 +72,13 @@ assigned, and recovery stays 1.0; the oracle atoms give 0.042 (recovery 1.0). Th
 voxel threshold ``fdr-param`` (BH over the parametric group p values) keeps too few
 grayordinates at the default SNR: recovery 0.0 (nothing assigned), so the book's grid uses
 the validated ``uncorrected`` p < 0.01.
+
+Other noise realisations (``phantom_seed`` 1 and 2, MiniLM atoms, decomposition seed 0):
+null fraction 0.047 and 0.016, none assigned; recovery 0.78 (7 of 9 planted atoms), just
+under the 0.8 target, with or without the network-level test: two atoms planted in
+Cingulo-Opercular (one in Auditory) are assigned to Default, whose overlap is significant
+too and larger. Recovery above 0.8 is therefore shown for the default phantom, not for
+every noise realisation.
 """
 
 from __future__ import annotations
@@ -257,9 +264,17 @@ def oracle_atoms(truth: xr.Dataset) -> xr.DataArray:
 
 
 def group_maps(
-    atoms: xr.DataArray, dataset: str, *, n_perm_group: int, seed: int, progress: bool, **options
+    atoms: xr.DataArray,
+    dataset: str,
+    *,
+    n_perm_group: int,
+    seed: int,
+    progress: bool,
+    options: dict | None = None,
 ) -> tuple[xr.Dataset, xr.DataArray]:
     """Fit every subject of ``dataset`` on ``atoms``; group maps and the subject betas.
+
+    ``seed`` seeds the sign flips; ``options`` are the dataset's (phantom) options.
 
     Returns
     -------
@@ -271,6 +286,7 @@ def group_maps(
     from . import datasets
     from .encoding import fit_encoding, group_encoding, subject_maps
 
+    options = options or {}
     results = []
     for subject in datasets.subjects(dataset, **options):
         bold = datasets.load(dataset, subject, **options)
@@ -302,6 +318,7 @@ def run_validation(
     n_perm_group: int = 1000,
     b_min: float = 0.3,
     seed: int = 0,
+    phantom_seed: int | None = None,
     progress: bool = False,
     **phantom_options: Any,
 ) -> dict:
@@ -325,6 +342,10 @@ def run_validation(
     b_min : float
         Planted-coefficient threshold of :func:`recovery_score`.
     seed : int
+        Seed of the decomposition, the sign flips and the spatial null.
+    phantom_seed : int, optional
+        Seed of the phantoms' noise and planted amplitudes (``seed`` of
+        :class:`~analysis_lib.datasets.phantom.PhantomParams`; default: its default).
     progress : bool
     **phantom_options
         Options of the phantoms (``n_subjects``, ``stride``, ``snr``, ``space``, ...).
@@ -338,6 +359,8 @@ def run_validation(
     from .networks import correspondence, load_atlas
 
     t0 = time.perf_counter()
+    if phantom_seed is not None:
+        phantom_options = {**phantom_options, "seed": int(phantom_seed)}
     truth = datasets.ground_truth("phantom-story", **phantom_options)
     if atoms == "oracle":
         d, info = oracle_atoms(truth), {"features": list(truth["feature"].values)}
@@ -359,7 +382,7 @@ def run_validation(
             n_perm_group=n_perm_group,
             seed=seed,
             progress=progress,
-            **phantom_options,
+            options=phantom_options,
         )
         if "grayordinate" in group.coords:
             atlas = load_atlas(str(truth.attrs["atlas"]), like=group)
@@ -409,8 +432,9 @@ def run_validation(
                 "drift_model": DRIFT_MODEL,
                 "high_pass": HIGH_PASS,
                 "seed": seed,
+                "phantom_seed": phantom_seed,
                 "atlas": str(truth.attrs["atlas"]),
-                **phantom_options,
+                **{k: v for k, v in phantom_options.items() if k != "seed"},
             },
             "seconds": round(time.perf_counter() - t0, 1),
         }

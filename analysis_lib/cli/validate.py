@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-perm-group", type=int, default=1000, help="group sign flips")
     parser.add_argument("--b-min", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--phantom-seed", type=int, default=None, help="seed of the phantoms' noise"
+    )
     parser.add_argument("--n-subjects", type=int, default=None, help="phantom subjects")
     parser.add_argument("--stride", type=int, default=None, help="phantom cortical stride")
     parser.add_argument("--snr", type=float, default=None, help="phantom SNR")
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         n_perm_group=args.n_perm_group,
         b_min=args.b_min,
         seed=args.seed,
+        phantom_seed=args.phantom_seed,
         progress=args.progress,
         **options,
     )
