@@ -128,3 +128,20 @@ def test_planted_coefficients_match_phantom_signal_betas(rng):
     intercept_only = validation.planted_coefficients(atoms, truth, drift_model=None)
     assert unexplained(with_drift).max() < 1e-6
     assert unexplained(intercept_only).max() > 0.01
+
+
+def test_validate_phantom_seed_reaches_the_phantom(monkeypatch):
+    from analysis_lib import datasets
+
+    seen = []
+    load = datasets.load
+
+    def spy(name, subject, **options):
+        seen.append(options.get("seed"))
+        return load(name, subject, **options)
+
+    monkeypatch.setattr(datasets, "load", spy)
+    kw = dict(atoms="oracle", n_perm=20, n_perm_group=8, n_subjects=3, stride=96)
+    res = validation.run_validation(phantom_seed=1, **kw)
+    assert res["params"]["seed"] == 0 and res["params"]["phantom_seed"] == 1
+    assert seen and set(seen) == {1}
