@@ -47,8 +47,10 @@ encoding, group inference and correspondence alone.
 
 Null
 ----
-``null_significant_fraction`` is the share of (atom, network) overlaps with spatial-null
-``p < 0.05`` on ``phantom-null`` (expected near 0.05 when the test is calibrated);
+``null_significant_fraction`` is the share of (atom, network) overlaps with ``p < 0.05``
+on ``phantom-null`` (the correspondence's p: spatial null and network-level test, the
+larger; at most 0.05 when the test is calibrated), and
+``null_significant_fraction_spatial_only`` the same share with the spatial-null p alone;
 ``null_assigned_fraction`` the share of atoms assigned to any network after BH correction
 (expected near 0).
 
@@ -403,6 +405,7 @@ def run_validation(
     assigned_null = corr["null"]["assignment"].values != "none"
     n_tests = p_null.size
     null_frac = float((p_null < NOMINAL).mean())
+    null_frac_spatial = float((corr["null"]["p_spatial"].values < NOMINAL).mean())
     tolerance = NOMINAL + 2 * np.sqrt(NOMINAL * (1 - NOMINAL) / n_tests)
     out.update(
         {
@@ -413,6 +416,7 @@ def run_validation(
             "n_dominant_atoms": score["n_dominant"],
             "per_atom": score["atoms"],
             "null_significant_fraction": null_frac,
+            "null_significant_fraction_spatial_only": null_frac_spatial,
             "null_n_tests": int(n_tests),
             "null_tolerance": float(tolerance),
             "null_assigned_fraction": float(assigned_null.mean()),

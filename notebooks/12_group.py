@@ -53,7 +53,8 @@ files = sorted(glob.glob(encodings))
 if len(files) < 2:
     raise FileNotFoundError(f"{encodings}: group maps need at least two subjects, found {files}")
 decomposition = read_netcdf(atoms_path)
-group = group_encoding(files, n_perm=n_perm, seed=seed, progress=False)
+subjects = [read_netcdf(f) for f in files]  # read once: group maps and network-level test
+group = group_encoding(subjects, n_perm=n_perm, seed=seed, progress=False)
 group.attrs.update(model=model, subjects=len(files))
 write_netcdf(group, out / "group.nc")
 print(
@@ -70,7 +71,7 @@ corr = correspondence(
     correction=correction,
     n_perm=n_perm_networks,
     seed=seed,
-    subject_maps=subject_maps(files),
+    subject_maps=subject_maps(subjects),
     progress=False,
 )
 corr.attrs.update(model=model, atlas=atlas)

@@ -83,6 +83,8 @@ def test_validate_oracle_small_phantom():
     assert res["n_planted_atoms"] == 4
     assert res["recovery"] >= 0.75
     assert res["null_significant_fraction"] <= res["null_tolerance"]
+    # the combined p is never below the spatial one, so neither is the rejection rate
+    assert res["null_significant_fraction"] <= res["null_significant_fraction_spatial_only"]
     assert res["null_assigned_fraction"] == 0.0
     assert res["recovery_dominant"] <= res["recovery"]
     assert res["params"]["drift_model"] == validation.DRIFT_MODEL

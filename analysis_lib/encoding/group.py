@@ -61,6 +61,13 @@ def _check_compatible(named: list[tuple[str, xr.Dataset]], variable: str) -> Non
             raise ValueError(f"atoms differ between {ref_name} and {name}")
 
 
+def _stack(named: list[tuple[str, xr.Dataset]], variable: str, dtype) -> np.ndarray:
+    """(subject, atom, voxel) array of ``variable`` from compatible results."""
+    return np.stack(
+        [ds[variable].transpose("atom", "voxel").values.astype(dtype) for _, ds in named]
+    )
+
+
 def subject_maps(results, *, variable: str = "beta") -> xr.DataArray:
     """Stack per-subject encoding maps, checked for compatibility as in :func:`group_encoding`.
 
@@ -82,11 +89,8 @@ def subject_maps(results, *, variable: str = "beta") -> xr.DataArray:
     _check_compatible(named, variable)
     ref = named[0][1]
     coords = {n: c for n, c in ref.coords.items() if c.dims in (("voxel",), ("atom",))}
-    data = np.stack(
-        [ds[variable].transpose("atom", "voxel").values.astype(np.float32) for _, ds in named]
-    )
     out = xr.DataArray(
-        data,
+        _stack(named, variable, np.float32),
         dims=("subject", "atom", "voxel"),
         coords={**coords, "subject": [name for name, _ in named]},
         name=f"subject_{variable}",
@@ -170,7 +174,7 @@ def group_encoding(
         raise ValueError(f"group_encoding needs at least 2 subjects, got {len(named)}")
     _check_compatible(named, variable)
     ref = named[0][1]
-    maps = np.stack([ds[variable].transpose("atom", "voxel").values for _, ds in named])
+    maps = _stack(named, variable, np.float64)
     n_sub, n_atoms, n_vox = maps.shape
     finite = np.isfinite(maps)
     valid = finite.all(axis=(0, 1))

@@ -256,7 +256,8 @@ def correspondence(
     xarray.Dataset
         ``dice``, ``dice_positive``, ``dice_negative``, ``polarity``, ``p``, ``p_fdr``,
         ``p_spatial``, ``null_mean`` (atom, network); with ``subject_maps`` also
-        ``p_network`` and ``network_t`` (atom, network); ``assignment`` (atom, str network name or "none"),
+        ``p_network`` and ``network_t`` (atom, network); ``assignment`` (atom, str
+        network name or "none"),
         ``n_significant`` (atom); ``coverage`` (network, share of network voxels in the
         significant set of at least one atom); ``network_size`` (network).
     """
