@@ -687,35 +687,39 @@ def params_of(responses: xr.DataArray) -> dict:
 
 
 def _weights_key(model: str, family: str | None, seed: int) -> str:
-    """A digest of a model's weights computed without loading the model."""
-    from . import models as m
+    """A digest of a model's weights computed without loading (or training) the model.
+
+    Tiny models: their name and seed (the weights are a function of the config and the
+    seed). Trained models: the SHA-256 of the cached ``model.safetensors`` when it exists,
+    else ``trained-recipe:`` + :meth:`analysis_lib.training.TrainingParams.digest` (the
+    training parameters, seed, tiny config and recipe version that decide the weights).
+    Others: the SHA-256 of the weight files found by the public locators of
+    :mod:`analysis_lib.models.weights`.
+    """
+    from . import training
+    from .models import REGISTRY, files_sha256, hub_folder, weight_files, weights_location
 
     key = str(model)
-    if key in m.REGISTRY:
-        spec = m.REGISTRY[key]
+    if key in REGISTRY:
+        spec = REGISTRY[key]
         if spec.kind == "tiny":
             return f"tiny:{key}:seed={seed}:{__version__}"
         if spec.kind == "trained":
-            from .training import train
-
-            # trains once (cached, locked) when the weights are not there yet
-            folder = train(key, progress=False)
-        elif key == "minilm":
-            folder = m._minilm_folder()
-        elif key == "smollm2":
-            gguf = m._smollm2_file()
-            return m.files_sha256([gguf]) if gguf else "missing"
-        else:
-            folder = m._hub_folder(spec.hub_id)
+            weights = training.cache_folder(key) / "model.safetensors"
+            if weights.is_file():
+                return files_sha256([weights])
+            return f"trained-recipe:{key}:{training.TrainingParams().digest(key)}"
+        location = weights_location(spec)
+        if location is not None and location.is_file():  # a single GGUF file (smollm2)
+            return files_sha256([location])
+        folder = location
     else:
         folder = Path(key).expanduser()
         if not folder.is_dir():
-            folder = m._hub_folder(key)
+            folder = hub_folder(key)
     if folder is None or not Path(folder).is_dir():
         raise FileNotFoundError(f"{key}: weights not found; see `python -m analysis_lib models`")
-    files = sorted(Path(folder).glob("*.safetensors")) + sorted(Path(folder).glob("*.gguf"))
-    files = files or sorted(Path(folder).glob("*.bin"))
-    return m.files_sha256(files)
+    return files_sha256(weight_files(folder, allow_unsafe=True))
 
 
 def cached_extract(

@@ -171,3 +171,52 @@ def test_vision_language_folder_uses_its_image_processor(tmp_path):
     with torch.no_grad():
         out = loaded.module.vision_model(pixel_values=pixels)
     assert torch.isfinite(out.last_hidden_state).all()
+
+
+# --------------------------------------------------------------------------- twins, weights
+
+
+def test_twins_table_answers_both_ways():
+    assert models.TWINS, "no twins registered"
+    for row in models.TWINS:
+        assert models.get_spec(row.trained).kind == "trained"
+        assert models.get_spec(row.untrained).kind == "tiny"
+        assert models.trained_twin(row.untrained) == row.trained
+        assert models.untrained_twin(row.trained) == row.untrained
+        assert models.twin(row.trained) is models.twin(row.untrained) is row
+        assert models.is_trained_model(row.trained) and not models.is_trained_model(row.untrained)
+    assert models.trained_twin("tiny-clip") == "tiny-clip-trained"
+    assert list(models.TRAINED) == [row.trained for row in models.TWINS]
+    with pytest.raises(ValueError, match=r"'tiny-bert' has no trained/untrained twin.*tiny-clip"):
+        models.trained_twin("tiny-bert")
+
+
+def test_weights_location_is_public_and_refuses_generated_weights(tmp_path, monkeypatch):
+    folder = models.weights_location("minilm")
+    assert folder == models.minilm_folder() and (folder / "config.json").is_file()
+    gguf = models.weights_location(models.get_spec("smollm2"))
+    assert gguf == models.smollm2_file() and gguf.suffix == ".gguf"
+    for name in ("tiny-bert", "tiny-clip-trained"):
+        with pytest.raises(ValueError, match="not files of a checkpoint"):
+            models.weights_location(name)
+    # a hub checkpoint is found under <extra root>/models/<hub id>
+    monkeypatch.setenv("ANALYSIS_LIB_EXTRA_DATA", str(tmp_path))
+    spec = models.get_spec("roberta-base")
+    assert models.hub_search_folders(spec.hub_id)[0] == tmp_path / "models" / spec.hub_id
+    assert models.weights_location(spec) is None
+    (tmp_path / "models" / spec.hub_id).mkdir(parents=True)
+    (tmp_path / "models" / spec.hub_id / "config.json").write_text("{}")
+    assert models.weights_location(spec) == tmp_path / "models" / spec.hub_id
+
+
+def test_extraction_weights_key_uses_the_weight_files():
+    from analysis_lib import extraction
+
+    files = models.weight_files(models.minilm_folder())
+    assert extraction._weights_key("minilm", None, 0) == models.files_sha256(files)
+    assert extraction._weights_key("smollm2", None, 0) == models.files_sha256(
+        [models.smollm2_file()]
+    )
+    assert extraction._weights_key("tiny-bert", None, 1) != extraction._weights_key(
+        "tiny-bert", None, 0
+    )

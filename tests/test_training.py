@@ -234,3 +234,36 @@ def test_cli_train_report(capsys, monkeypatch):
     assert "tiny-vit-trained" in out and "class_accuracy" in out and "probe_accuracy" in out
     assert main(["train", "--model", "tiny-bert"]) == 2
     assert "valid" in capsys.readouterr().err
+
+
+def test_every_twin_list_reads_the_registry_table():
+    twins = {row.trained: row.untrained for row in models.TWINS}
+    assert training.TRAINED == twins and list(training.TRAINED) == list(twins)
+    from analysis_lib.training.tasks import TASKS
+
+    assert list(TASKS) == list(twins)
+    assert all(TASKS[name].base == twins[name] for name in twins)
+    assert set(training.TrainingParams().steps) == set(twins) == set(training.MAIN_METRICS)
+
+
+def test_extraction_cache_key_of_a_trained_model_never_trains(monkeypatch):
+    from analysis_lib import extraction
+
+    name = "tiny-roberta-trained"
+    params = _SmallDefaults(seed=21)  # the defaults the key looks up
+    monkeypatch.setattr(training, "TrainingParams", lambda: params)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the cache key trained a model")
+
+    monkeypatch.setattr(training, "train", boom)
+    monkeypatch.setattr(training, "_fit", boom)
+    assert not training.is_trained(name, params)
+    key = extraction._weights_key(name, None, 0)
+    assert key == f"trained-recipe:{name}:{params.digest(name)}"
+    monkeypatch.undo()
+    folder = training.train(name, params, progress=False, evaluate_twin=False)
+    monkeypatch.setattr(training, "TrainingParams", lambda: params)
+    monkeypatch.setattr(training, "train", boom)
+    weights = folder / "model.safetensors"
+    assert extraction._weights_key(name, None, 0) == models.files_sha256([weights])

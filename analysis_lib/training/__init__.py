@@ -51,6 +51,9 @@ from typing import Any
 
 import numpy as np
 
+from ..models.registry import TWINS, tiny_config
+from ..models.tiny import load_tiny
+from ..models.weights import files_sha256
 from ..paths import data_home
 from . import world
 from .tasks import TASKS, Batch, Task
@@ -60,15 +63,14 @@ logger = logging.getLogger(__name__)
 RECIPE_VERSION = 2
 """Bump when the training code changes what it produces (enters the parameter hash)."""
 
-TRAINED: dict[str, str] = {
-    "tiny-clip-trained": "tiny-clip",
-    "tiny-bridgetower-trained": "tiny-bridgetower",
-    "tiny-vit-trained": "tiny-vit",
-    "tiny-roberta-trained": "tiny-roberta",
-}
-"""Registered trained model -> its untrained twin in :data:`analysis_lib.models.TINY`."""
+TRAINED: dict[str, str] = {twin.trained: twin.untrained for twin in TWINS}
+"""Trained model -> its untrained twin, read from :data:`analysis_lib.models.TWINS`."""
+
+MAIN_METRICS: dict[str, tuple[str, ...]] = {name: TASKS[name].main_metrics for name in TRAINED}
+"""Trained model -> the held-out metrics :func:`report` shows (from its task)."""
 
 __all__ = [
+    "MAIN_METRICS",
     "RECIPE_VERSION",
     "TRAINED",
     "TrainingParams",
@@ -120,12 +122,7 @@ class TrainingParams:
     n_heldout_scenes: int = 90
     frames_per_scene: int = 4
     steps: dict[str, int] = field(
-        default_factory=lambda: {
-            "tiny-clip-trained": 300,
-            "tiny-bridgetower-trained": 400,
-            "tiny-vit-trained": 300,
-            "tiny-roberta-trained": 400,
-        }
+        default_factory=lambda: {name: TASKS[name].default_steps for name in TRAINED}
     )
     batch_size: int = 64
     lr: float = 1e-3
@@ -158,8 +155,6 @@ class TrainingParams:
         architecture (the tiny config without the transformers version) and
         :data:`RECIPE_VERSION`.
         """
-        from ..models import tiny_config
-
         base = _base(name)
         params = self.to_dict()
         params["steps"] = int(self.steps.get(name, 0))
@@ -246,9 +241,7 @@ def _task(name: str, params: TrainingParams) -> tuple[Task, Any]:
     """The untrained twin wrapped in its task, with freshly seeded heads."""
     import torch
 
-    from ..models import load_model
-
-    loaded = load_model(_base(name))  # the untrained twin: seed 0, eval mode
+    loaded = load_tiny(_base(name))  # the untrained twin: seed 0, eval mode
     task = TASKS[name](loaded, params)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(params.seed + 1)
@@ -402,23 +395,18 @@ def _train_unlocked(
     logger.info("trained %s in %.1f s: %s", name, fit_s, metrics)
 
 
-# relative cost of one optimiser step (measured), to balance the workers of train_all
-_STEP_COST = {
-    "tiny-clip-trained": 1.0,
-    "tiny-bridgetower-trained": 2.4,
-    "tiny-vit-trained": 0.4,
-    "tiny-roberta-trained": 0.4,
-}
-
-
 def _plan(names: list[str], params: TrainingParams, workers: int) -> list[list[str]]:
     """Longest-first assignment of models to ``workers`` groups of similar cost."""
     groups: list[list[str]] = [[] for _ in range(max(1, workers))]
     load = [0.0] * len(groups)
-    for name in sorted(names, key=lambda n: -_STEP_COST[n] * params.steps.get(n, 0)):
+
+    def cost(n: str) -> float:
+        return TASKS[n].step_cost * params.steps.get(n, 0)
+
+    for name in sorted(names, key=lambda n: -cost(n)):
         i = int(np.argmin(load))
         groups[i].append(name)
-        load[i] += _STEP_COST[name] * params.steps.get(name, 0)
+        load[i] += cost(name)
     return [g for g in groups if g]
 
 
@@ -509,8 +497,6 @@ def load_trained(
     The module, tokenizer and image processor are those of the untrained twin; only the
     weights differ. ``extra["training"]`` holds the ``training.json`` metadata.
     """
-    from ..models import files_sha256, load_model
-
     params = params or TrainingParams()
     base = _base(name)
     folder = cache_folder(name, params)
@@ -522,7 +508,7 @@ def load_trained(
             folder,
         )
         train(name, params, progress=progress)
-    loaded = load_model(base)
+    loaded = load_tiny(base)
     from safetensors.torch import load_file
 
     path = folder / "model.safetensors"
@@ -559,14 +545,6 @@ def evaluate(name: str, params: TrainingParams | None = None, *, trained: bool =
         task.module.eval()
         heads.eval()
         return task.evaluate(heads, train_set, heldout)
-
-
-MAIN_METRICS = {
-    "tiny-clip-trained": ("retrieval_top1", "retrieval_kind"),
-    "tiny-bridgetower-trained": ("retrieval_top1", "retrieval_kind"),
-    "tiny-vit-trained": ("class_accuracy", "probe_accuracy"),
-    "tiny-roberta-trained": ("mlm_accuracy",),
-}
 
 
 def report(names: Sequence[str] | None = None, params: TrainingParams | None = None):

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..models.registry import TWINS
 from .world import CLASSES, KINDS, N_CLASSES, PairSet, canonical_captions, class_captions
 
 IGNORE = -100
@@ -167,9 +168,25 @@ class Batch:
 
 
 class Task:
-    """One model's objective: heads, loss on a batch, held-out evaluation."""
+    """One model's objective: heads, loss on a batch, held-out evaluation.
+
+    Attributes
+    ----------
+    base : str
+        The untrained twin the task trains (a tiny model of the registry).
+    default_steps : int
+        Optimiser steps of the default :class:`~analysis_lib.training.TrainingParams`.
+    step_cost : float
+        Relative cost of one optimiser step (balances the workers of
+        :func:`~analysis_lib.training.train_all`).
+    main_metrics : tuple of str
+        Held-out metrics reported by :func:`~analysis_lib.training.report`.
+    """
 
     base: str = ""
+    default_steps: int = 0
+    step_cost: float = 1.0
+    main_metrics: tuple[str, ...] = ()
 
     def __init__(self, loaded, params):
         self.loaded = loaded
@@ -208,6 +225,9 @@ def _scores_to_metrics(scores: np.ndarray, data: PairSet) -> dict[str, float]:
 
 class ClipTask(Task):
     base = "tiny-clip"
+    default_steps = 300
+    step_cost = 1.0
+    main_metrics = ("retrieval_top1", "retrieval_kind")
 
     def _embed(self, ids=None, mask=None, pixels=None):
         import torch.nn.functional as F
@@ -252,6 +272,9 @@ class ClipTask(Task):
 
 class BridgeTowerTask(Task):
     base = "tiny-bridgetower"
+    default_steps = 400
+    step_cost = 2.4
+    main_metrics = ("retrieval_top1", "retrieval_kind")
 
     def make_heads(self):
         from torch import nn
@@ -347,6 +370,9 @@ class BridgeTowerTask(Task):
 
 class VitTask(Task):
     base = "tiny-vit"
+    default_steps = 300
+    step_cost = 0.4
+    main_metrics = ("class_accuracy", "probe_accuracy")
 
     def make_heads(self):
         from torch import nn
@@ -394,6 +420,9 @@ class VitTask(Task):
 
 class RobertaTask(Task):
     base = "tiny-roberta"
+    default_steps = 400
+    step_cost = 0.4
+    main_metrics = ("mlm_accuracy",)
 
     def make_heads(self):
         from torch import nn
@@ -471,9 +500,7 @@ class RobertaTask(Task):
         }
 
 
-TASKS: dict[str, type[Task]] = {
-    "tiny-clip-trained": ClipTask,
-    "tiny-bridgetower-trained": BridgeTowerTask,
-    "tiny-vit-trained": VitTask,
-    "tiny-roberta-trained": RobertaTask,
-}
+_BY_TWIN = {cls.base: cls for cls in (ClipTask, BridgeTowerTask, VitTask, RobertaTask)}
+
+TASKS: dict[str, type[Task]] = {twin.trained: _BY_TWIN[twin.untrained] for twin in TWINS}
+"""Trained model name -> its task, for every pair of :data:`analysis_lib.models.TWINS`."""

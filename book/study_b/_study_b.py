@@ -14,16 +14,13 @@ from pathlib import Path
 import xarray as xr
 
 from analysis_lib.io import read_netcdf
+from analysis_lib.models import TWINS
 
 RESULTS = Path(os.environ.get("ANALYSIS_LIB_RESULTS", "../../results"))
 
-#: (untrained, trained, label) of every Study B model pair, in display order.
-PAIRS = (
-    ("tiny-clip", "tiny-clip-trained", "CLIP"),
-    ("tiny-bridgetower", "tiny-bridgetower-trained", "METER-like (BridgeTower)"),
-    ("tiny-vit", "tiny-vit-trained", "ViT"),
-    ("tiny-roberta", "tiny-roberta-trained", "RoBERTa"),
-)
+#: (untrained, trained, label) of every Study B model pair, in display order (one table:
+#: :data:`analysis_lib.models.TWINS`).
+PAIRS = tuple((t.untrained, t.trained, t.label) for t in TWINS)
 MODELS = tuple(m for pair in PAIRS for m in pair[:2])
 LABEL = {
     m: f"{label}, {'trained' if m.endswith('-trained') else 'untrained'}"
