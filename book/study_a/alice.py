@@ -49,8 +49,8 @@ from analysis_lib.decomposition import SparseDictionary
 from analysis_lib.encoding import fit_encoding
 from analysis_lib.encoding.design import drift_regressors
 from analysis_lib.extraction import cached_extract
+from analysis_lib.results import model_info
 from analysis_lib.stimuli import load_stimulus
-from analysis_lib.study_a import model_info
 
 hf_logging.disable_progress_bar()  # no weight-loading bars in the page on the first build
 hf_logging.set_verbosity_error()

@@ -27,7 +27,6 @@ import json
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,15 +36,12 @@ from myst_nb import glue
 
 from analysis_lib import metrics, plotting
 from analysis_lib.hrf import convolve
+from analysis_lib.results import grid_models, model_info, read_result
 from analysis_lib.stimuli import load_stimulus
-from analysis_lib.study_a import grid_models, model_info, read_result, results_root
 
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
-ROOT = Path("../..")
-RESULTS = results_root(ROOT / "results")  # $ANALYSIS_LIB_RESULTS overrides
-CONFIG = ROOT / "configs" / "default.yaml"
-models = grid_models(CONFIG, "study-a-atoms")
-decomp = {m: read_result(RESULTS, "study-a-atoms", m, "atoms.nc", CONFIG) for m in models}
+models = grid_models("study-a-atoms")
+decomp = {m: read_result("study-a-atoms", m, "atoms.nc") for m in models}
 info = pd.DataFrame([model_info(m) for m in models]).set_index("model")
 palette = dict(zip(models, sns.color_palette("colorblind", len(models)), strict=True))
 

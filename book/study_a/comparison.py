@@ -31,7 +31,6 @@
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,17 +39,14 @@ import seaborn as sns
 from myst_nb import glue
 
 from analysis_lib import metrics, plotting
-from analysis_lib.study_a import grid_models, model_info, read_result, results_root
+from analysis_lib.results import grid_models, model_info, read_result
 
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
-ROOT = Path("../..")
-RESULTS = results_root(ROOT / "results")  # $ANALYSIS_LIB_RESULTS overrides
-CONFIG = ROOT / "configs" / "default.yaml"
-models = grid_models(CONFIG, "study-a-group")
-decomp = {m: read_result(RESULTS, "study-a-atoms", m, "atoms.nc", CONFIG) for m in models}
-group = {m: read_result(RESULTS, "study-a-group", m, "group.nc", CONFIG) for m in models}
-corr = {m: read_result(RESULTS, "study-a-group", m, "networks.nc", CONFIG) for m in models}
-summary = {m: read_result(RESULTS, "study-a-group", m, "metrics.nc", CONFIG) for m in models}
+models = grid_models("study-a-group")
+decomp = {m: read_result("study-a-atoms", m, "atoms.nc") for m in models}
+group = {m: read_result("study-a-group", m, "group.nc") for m in models}
+corr = {m: read_result("study-a-group", m, "networks.nc") for m in models}
+summary = {m: read_result("study-a-group", m, "metrics.nc") for m in models}
 weights = {m: model_info(m)["weights"] for m in models}
 
 

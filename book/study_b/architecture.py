@@ -52,7 +52,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import xarray as xr
-from _study_b import LABEL, available_models, has_run, load_group, load_r_cv, run_dir
 from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
@@ -60,6 +59,8 @@ from analysis_lib.decomposition import SparseDictionary
 from analysis_lib.extraction import cached_extract
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
+from analysis_lib.results import MODEL_LABELS as LABEL
+from analysis_lib.results import available_models, has_run, read_group, read_r_cv, run_dir
 
 
 def glue(name: str, value, display: bool = False) -> None:
@@ -68,7 +69,7 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 models, missing = available_models()
-res = {m: load_group(m) for m in models}
+res = {m: read_group(m) for m in models}
 vl = [m for m in models if "clip" in m or "bridgetower" in m]
 
 
@@ -221,7 +222,7 @@ bts = [m for m in ("tiny-bridgetower", "tiny-bridgetower-trained") if m in model
 cross_ok = [m for m in bts if has_run(m, "study-b-cross")]
 NETWORKS = ["Language", "Visual1", "Visual2", "Dorsal-attention", "Default"]
 if cross_ok:
-    r0 = load_r_cv(cross_ok[0], "study-b-cross-encode")
+    r0 = read_r_cv(cross_ok[0], "study-b-cross-encode")
     atlas = load_atlas("cole-anticevic", like=r0)
     cols = {}
     for m in cross_ok:
@@ -229,7 +230,7 @@ if cross_ok:
             ("study-b-encode", "attn_out"),
             ("study-b-cross-encode", "cross_attn_out"),
         ):
-            per = metrics.prediction_per_network(load_r_cv(m, grid), atlas)
+            per = metrics.prediction_per_network(read_r_cv(m, grid), atlas)
             cols[f"{LABEL[m]}: {site}"] = per["mean_r"].mean("subject").to_series()
     cmp = pd.DataFrame(cols).loc[NETWORKS]
     for m in cross_ok:

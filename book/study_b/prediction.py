@@ -45,7 +45,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
-from _study_b import FAMILY, LABEL, available_models, encoding_files, load_r_cv
 from myst_nb import glue as myst_glue
 
 from analysis_lib import datasets, metrics
@@ -53,6 +52,9 @@ from analysis_lib.encoding import fit_encoding
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
 from analysis_lib.plotting import plot_surface_map
+from analysis_lib.results import MODEL_LABELS as LABEL
+from analysis_lib.results import PAIR_LABELS as FAMILY
+from analysis_lib.results import available_models, encoding_files, read_r_cv
 from analysis_lib.validation import oracle_atoms
 
 
@@ -87,7 +89,7 @@ r_oracle = [
 ]
 r_oracle = xr.concat(r_oracle, "subject").assign_coords(subject=subjects)
 rows = []
-for name, r in [("planted features", r_oracle)] + [(m, load_r_cv(m)) for m in models]:
+for name, r in [("planted features", r_oracle)] + [(m, read_r_cv(m)) for m in models]:
     per = metrics.prediction_per_network(r, atlas)
     for net in per["network"].values:
         v = per["mean_r"].sel(network=net).values
@@ -160,7 +162,7 @@ fig.tight_layout()
 # %% tags=["remove-input"]
 shown = "tiny-clip-trained" if "tiny-clip-trained" in models else models[0]
 fig = plot_surface_map(
-    load_r_cv(shown).mean("subject"),
+    read_r_cv(shown).mean("subject"),
     title=f"{LABEL[shown]}: held-out prediction of phantom-movie",
     cbar_label="mean cross-validated r",
     vmax=0.5,

@@ -51,11 +51,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from _study_b import LABEL, available_models, load_group
 from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
 from analysis_lib.networks import load_atlas, threshold_maps
+from analysis_lib.results import MODEL_LABELS as LABEL
+from analysis_lib.results import available_models, read_group
 
 
 def glue(name: str, value, display: bool = False) -> None:
@@ -64,7 +65,7 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 models, missing = available_models()
-res = {m: load_group(m) for m in models}
+res = {m: read_group(m) for m in models}
 atlas = load_atlas("cole-anticevic", like=res[models[0]]["group"])
 sig = {
     m: threshold_maps(r["group"]["tstat"], r["group"]["qvalue"], threshold=0.05)

@@ -149,14 +149,10 @@ fig.tight_layout()
 # and is that feature planted in that network (`truth["weights"]`)?
 
 # %% tags=["hide-cell"]
-import os
-from pathlib import Path
+from analysis_lib.results import read_result  # results/<grid>/model=<model>/<file>
 
-from analysis_lib.io import read_netcdf
-
-results = Path(os.environ.get("ANALYSIS_LIB_RESULTS", "../../results"))
-corr = read_netcdf(results / "study-b-group" / "model=tiny-clip" / "networks.nc")
-atoms = read_netcdf(results / "study-b-atoms" / "model=tiny-clip" / "atoms.nc")["atoms"]
+corr = read_result("study-b-group", "tiny-clip", "networks.nc")
+atoms = read_result("study-b-atoms", "tiny-clip", "atoms.nc", variable="atoms")
 dice = corr["dice"].to_pandas()  # (atom, network)
 best_atom, best_net = dice.stack().idxmax()
 print(
