@@ -7,12 +7,12 @@ untrained twins) on (frame, caption) pairs rendered by the generator behind
 ``default-movie`` -- many more scenes than the movie shows, none of them the movie's
 own (see :mod:`analysis_lib.training.world` for how disjointness is guaranteed):
 
-=========================  ===================================================
-``tiny-clip-trained``      contrastive image-caption loss (CLIP)
+============================  ====================================================
+``tiny-clip-trained``         contrastive image-caption loss (CLIP)
 ``tiny-bridgetower-trained``  image-text matching + masked language modelling
-``tiny-vit-trained``       scene attribute (caption class) classification
-``tiny-roberta-trained``   masked language modelling on the captions
-=========================  ===================================================
+``tiny-vit-trained``          scene attribute (caption class) classification
+``tiny-roberta-trained``      masked language modelling on the captions
+============================  ====================================================
 
 Each starts from exactly the weights of its untrained twin (``tiny-*`` with seed 0),
 so the pair differs only by training. Objectives and evaluations are described in
@@ -30,8 +30,8 @@ number of threads (1 by default), seeded initialisation, data order, masks and n
 The same seed on the same software gives bit-identical weights.
 
 Loading a trained model that is not cached trains it first (with a logged warning); the
-book build therefore produces them offline. ``python -m analysis_lib train`` trains the
-four at once (a few minutes on two cores at most) and ``--report`` prints the held-out
+book build therefore produces them offline. ``python -m analysis_lib train`` trains them
+all at once and ``--report`` prints the held-out
 accuracies of trained models next to their untrained twins.
 """
 
@@ -75,12 +75,14 @@ __all__ = [
     "TRAINED",
     "TrainingParams",
     "cache_folder",
+    "deterministic",
     "evaluate",
     "is_trained",
     "load_trained",
     "report",
     "train",
     "train_all",
+    "training_info",
     "world",
 ]
 
@@ -134,12 +136,33 @@ class TrainingParams:
     threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (sorted keys)."""
+        """The parameters as a plain JSON-able dict.
+
+        Returns
+        -------
+        dict
+            Sorted keys; ``steps`` is a dict of trained model name to step count.
+        """
         return json.loads(json.dumps(dataclasses.asdict(self), sort_keys=True))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingParams:
-        """Inverse of :meth:`to_dict`; unknown keys raise ValueError."""
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        values : dict
+            Field name -> value.
+
+        Returns
+        -------
+        TrainingParams
+
+        Raises
+        ------
+        ValueError
+            For unknown keys (the message lists the valid ones).
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - names
         if unknown:
@@ -154,6 +177,16 @@ class TrainingParams:
         Covers the parameters that concern ``name`` (its own step count only), its
         architecture (the tiny config without the transformers version) and
         :data:`RECIPE_VERSION`.
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`TRAINED`.
+
+        Returns
+        -------
+        str
+            Hex SHA-256; its first 16 characters name the cache folder.
         """
         base = _base(name)
         params = self.to_dict()
@@ -176,13 +209,39 @@ def _base(name: str) -> str:
 
 
 def cache_folder(name: str, params: TrainingParams | None = None) -> Path:
-    """Folder of the cached weights: ``<data home>/models/trained/<name>/<hash[:16]>``."""
+    """Folder of the cached weights of a trained model (it may not exist yet).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TRAINED`.
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<data home>/models/trained/<name>/<digest[:16]>`` (see :meth:`TrainingParams.digest`).
+    """
     params = params or TrainingParams()
     return data_home() / "models" / "trained" / name / params.digest(name)[:16]
 
 
 def is_trained(name: str, params: TrainingParams | None = None) -> bool:
-    """Whether the weights of ``name`` for ``params`` are cached (complete)."""
+    """Whether the weights of a trained model are cached (complete).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TRAINED`.
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
+
+    Returns
+    -------
+    bool
+        ``model.safetensors`` and ``training.json`` exist in :func:`cache_folder`.
+    """
     folder = cache_folder(name, params)
     return all((folder / f).is_file() for f in ("model.safetensors", "training.json"))
 
@@ -192,7 +251,19 @@ def is_trained(name: str, params: TrainingParams | None = None) -> bool:
 
 @contextlib.contextmanager
 def deterministic(seed: int, threads: int) -> Iterator[None]:
-    """Seed torch, force deterministic algorithms and a fixed thread count; restore after."""
+    """Seed torch, force deterministic algorithms and a fixed thread count; restore after.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of torch's CPU generator inside the block (the outer state is restored).
+    threads : int
+        Torch CPU threads inside the block.
+
+    Yields
+    ------
+    None
+    """
     import torch
 
     old_threads = torch.get_num_threads()
@@ -341,12 +412,19 @@ def train(
     name : str
         One of :data:`TRAINED`.
     params : TrainingParams, optional
+        Default: ``TrainingParams()``.
     force : bool
         Retrain even when cached.
     progress : bool
         Show tqdm progress bars.
     evaluate_twin : bool
         Also evaluate the untrained twin and store its metrics in ``training.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        :func:`cache_folder`, holding ``model.safetensors``, ``heads.safetensors`` and
+        ``training.json``.
     """
     params = params or TrainingParams()
     _base(name)
@@ -428,10 +506,23 @@ def train_all(
 
     Parameters
     ----------
+    names : sequence of str, optional
+        Models of :data:`TRAINED` (default: all).
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
+    force : bool
+        Retrain even when cached.
+    progress : bool
+        Show tqdm progress bars.
     workers : int, optional
         Processes training in parallel (default: up to 2, one per CPU core); each model
         trains single-threaded and deterministically in its process, so the weights do
         not depend on ``workers``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Cache folder of every model of ``names``.
     """
     params = params or TrainingParams()
     names = list(names or TRAINED)
@@ -460,7 +551,26 @@ def train_all(
 
 
 def training_info(name: str, params: TrainingParams | None = None) -> dict:
-    """The ``training.json`` of a cached model (FileNotFoundError when not trained)."""
+    """The ``training.json`` of a cached model.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TRAINED`.
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
+
+    Returns
+    -------
+    dict
+        Parameters, their digest, held-out ``metrics`` and ``untrained_metrics``, first and
+        last losses, pair counts and timings.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the model is not trained (the message says how to train it).
+    """
     path = cache_folder(name, params) / "training.json"
     if not path.is_file():
         raise FileNotFoundError(
@@ -491,11 +601,33 @@ def _load_into(task: Task, heads, folder: Path) -> None:
 def load_trained(
     name: str, *, device: str = "cpu", params: TrainingParams | None = None, progress: bool = True
 ):
-    """Load a trained model as :class:`analysis_lib.models.LoadedModel` (training it first
-    when it is not cached, with a logged warning).
+    """Load a trained model, training it first when it is not cached (logged warning).
 
     The module, tokenizer and image processor are those of the untrained twin; only the
-    weights differ. ``extra["training"]`` holds the ``training.json`` metadata.
+    weights differ.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TRAINED`.
+    device : str
+        Torch device.
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
+    progress : bool
+        Show progress bars when it has to train.
+
+    Returns
+    -------
+    analysis_lib.models.LoadedModel
+        In eval mode; ``weights_sha256`` is the digest of ``model.safetensors`` and
+        ``extra["training"]`` the ``training.json`` metadata.
+
+    Raises
+    ------
+    ValueError
+        When the cached weights are unreadable or do not match the architecture (the
+        message names the file and says to delete the folder).
     """
     params = params or TrainingParams()
     base = _base(name)
@@ -529,10 +661,24 @@ def load_trained(
 
 
 def evaluate(name: str, params: TrainingParams | None = None, *, trained: bool = True) -> dict:
-    """Held-out metrics of a trained model (``trained=False``: of its untrained twin).
+    """Held-out metrics of a trained model or of its untrained twin.
 
     The untrained twin is evaluated with freshly seeded heads (the heads the trained
     model started from); the trained one with its stored heads.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TRAINED`.
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
+    trained : bool
+        Evaluate the trained model (training it if needed); False: its untrained twin.
+
+    Returns
+    -------
+    dict of str to float
+        As :meth:`analysis_lib.training.tasks.Task.evaluate`.
     """
     params = params or TrainingParams()
     if trained and not is_trained(name, params):
@@ -549,6 +695,13 @@ def evaluate(name: str, params: TrainingParams | None = None, *, trained: bool =
 
 def report(names: Sequence[str] | None = None, params: TrainingParams | None = None):
     """Held-out metrics of trained models next to their untrained twins.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Models of :data:`TRAINED` (default: all).
+    params : TrainingParams, optional
+        Default: ``TrainingParams()``.
 
     Returns
     -------

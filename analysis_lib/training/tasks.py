@@ -49,7 +49,14 @@ IGNORE = -100
 
 
 class TokenCache:
-    """Token ids of captions (MiniLM WordPiece), computed once per distinct caption."""
+    """Token ids of captions (MiniLM WordPiece), computed once per distinct caption.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    max_length : int
+        Captions are truncated to this many tokens (special tokens included).
+    """
 
     def __init__(self, tokenizer, max_length: int = 64):
         self.tokenizer = tokenizer
@@ -58,6 +65,17 @@ class TokenCache:
         self.special = {int(i) for i in tokenizer.all_special_ids}
 
     def ids(self, text: str) -> list[int]:
+        """Token ids of one caption.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of int
+            With the special tokens, at most ``max_length`` long.
+        """
         if text not in self._ids:
             self._ids[text] = list(
                 self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"]
@@ -65,7 +83,19 @@ class TokenCache:
         return self._ids[text]
 
     def batch(self, texts: list[str]):
-        """Right-padded ``(input_ids, attention_mask)``, both int64 of shape (B, L)."""
+        """Right-padded token ids of a batch of captions.
+
+        Parameters
+        ----------
+        texts : list of str, length B
+
+        Returns
+        -------
+        input_ids : torch.Tensor, shape (B, L), int64
+            Padded with the tokenizer's pad id; L is the longest caption of the batch.
+        attention_mask : torch.Tensor, shape (B, L), int64
+            1 on tokens, 0 on padding.
+        """
         import torch
 
         encoded = [self.ids(t) for t in texts]
@@ -83,7 +113,16 @@ def world_vocabulary(tokens: TokenCache) -> np.ndarray:
 
     Masked language modelling predicts among these ids only (a softmax over the world's
     few hundred word pieces instead of the 30,522 of the tokenizer): the other ids never
-    occur in the data, and the restriction makes the objective ~100 times cheaper.
+    occur in the data, and the restriction makes the objective much cheaper.
+
+    Parameters
+    ----------
+    tokens : TokenCache
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_vocab,), int64
+        Sorted, without special tokens.
     """
     ids = {
         i
@@ -109,9 +148,35 @@ def mask_tokens(
     """BERT masking: choose ``prob`` of the ordinary tokens (at least one per sequence).
 
     Chosen tokens become [MASK] (80 %), a random token of ``vocab`` (10 %) or stay
-    (10 %); with ``eval_mode`` they always become [MASK]. Returns ``(masked_ids,
-    labels)``: labels are positions in ``vocab`` (sorted ids), ``-100`` where nothing is
-    predicted. ``rng`` is a numpy Generator (fixed data order).
+    (10 %); with ``eval_mode`` they always become [MASK].
+
+    Parameters
+    ----------
+    ids, attention_mask : torch.Tensor, shape (B, L), int64
+        As returned by :meth:`TokenCache.batch`.
+    special : set of int
+        Ids never masked (special tokens).
+    mask_id : int
+        Id of [MASK].
+    vocab : numpy.ndarray, shape (n_vocab,)
+        Sorted ids that can be predicted (:func:`world_vocabulary`).
+    prob : float
+        Fraction of ordinary tokens chosen.
+    rng : numpy.random.Generator
+        Draws the choice and the replacements (fixed data order).
+    eval_mode : bool
+        Always replace chosen tokens by [MASK].
+
+    Returns
+    -------
+    masked_ids : torch.Tensor, shape (B, L), int64
+    labels : torch.Tensor, shape (B, L), int64
+        Positions in ``vocab`` of the chosen tokens, ``-100`` where nothing is predicted.
+
+    Raises
+    ------
+    ValueError
+        When a chosen token is not in ``vocab``.
     """
     import torch
 
@@ -161,7 +226,14 @@ def _make_mlm_head(hidden: int, vocab: np.ndarray, eps: float):
 
 @dataclass
 class Batch:
-    """Rows of the training pairs plus a numpy generator for masks and negatives."""
+    """Rows of the training pairs plus a numpy generator for masks and negatives.
+
+    Attributes
+    ----------
+    rows : numpy.ndarray, shape (batch_size,), int
+        Indices into the :class:`~analysis_lib.training.world.PairSet`.
+    rng : numpy.random.Generator
+    """
 
     rows: np.ndarray
     rng: Any
@@ -181,6 +253,12 @@ class Task:
         :func:`~analysis_lib.training.train_all`).
     main_metrics : tuple of str
         Held-out metrics reported by :func:`~analysis_lib.training.report`.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        The untrained twin (:func:`analysis_lib.models.load_tiny`), trained in place.
+    params : TrainingParams
     """
 
     base: str = ""
@@ -196,20 +274,70 @@ class Task:
 
     @property
     def module(self):
+        """The transformers model being trained (``loaded.module``)."""
         return self.loaded.module
 
     def make_heads(self):
+        """Freshly initialised task heads (not part of the registered model).
+
+        Returns
+        -------
+        torch.nn.ModuleDict
+            Empty for the base class.
+        """
         from torch import nn
 
         return nn.ModuleDict()
 
     def pixels(self, frames: np.ndarray):
+        """Pixel values of frames, by the model's image processor.
+
+        Parameters
+        ----------
+        frames : numpy.ndarray, shape (n_frames, height, width, 3), uint8
+
+        Returns
+        -------
+        torch.Tensor, shape (n_frames, 3, size, size), float32
+        """
         return self.loaded.image_processor(np.asarray(frames))
 
     def loss(self, heads, data: PairSet, batch: Batch):
+        """Training loss of one batch.
+
+        Parameters
+        ----------
+        heads : torch.nn.ModuleDict
+            From :meth:`make_heads`.
+        data : PairSet
+            The training pairs.
+        batch : Batch
+            Rows of ``data`` and the generator of masks and negatives.
+
+        Returns
+        -------
+        torch.Tensor, shape ()
+            Scalar loss, differentiable with respect to the model and the heads.
+        """
         raise NotImplementedError
 
     def evaluate(self, heads, train: PairSet, heldout: PairSet) -> dict[str, float]:
+        """Held-out metrics.
+
+        Parameters
+        ----------
+        heads : torch.nn.ModuleDict
+        train : PairSet
+            Training pairs (fits the linear probe of :class:`VitTask`).
+        heldout : PairSet
+            Scenes never used for training.
+
+        Returns
+        -------
+        dict of str to float
+            The metrics of :attr:`main_metrics`, ``chance`` and, where defined, a
+            baseline (``majority``, ``unigram_baseline``).
+        """
         raise NotImplementedError
 
 
@@ -224,6 +352,8 @@ def _scores_to_metrics(scores: np.ndarray, data: PairSet) -> dict[str, float]:
 
 
 class ClipTask(Task):
+    """Symmetric contrastive loss between images and captions; retrieval evaluation."""
+
     base = "tiny-clip"
     default_steps = 300
     step_cost = 1.0
@@ -255,6 +385,18 @@ class ClipTask(Task):
         return (li + lt) / 2
 
     def scores(self, data: PairSet, batch_size: int = 256) -> np.ndarray:
+        """Cosine similarity of every frame to every canonical caption.
+
+        Parameters
+        ----------
+        data : PairSet
+        batch_size : int
+            Frames per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_pairs, n_classes), float32
+        """
         import torch
 
         with torch.inference_mode():
@@ -271,6 +413,8 @@ class ClipTask(Task):
 
 
 class BridgeTowerTask(Task):
+    """Image-text matching plus masked language modelling; retrieval by matching score."""
+
     base = "tiny-bridgetower"
     default_steps = 400
     step_cost = 2.4
@@ -344,6 +488,20 @@ class BridgeTowerTask(Task):
         return itm + F.cross_entropy(logits, mlm_labels[sel])
 
     def scores(self, heads, data: PairSet, batch_size: int = 512) -> np.ndarray:
+        """Matching probability of every frame with every canonical caption.
+
+        Parameters
+        ----------
+        heads : torch.nn.ModuleDict
+            With the ``"itm"`` head.
+        data : PairSet
+        batch_size : int
+            (frame, caption) pairs per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_pairs, n_classes), float32
+        """
         import torch
 
         caps = canonical_captions()
@@ -369,6 +527,8 @@ class BridgeTowerTask(Task):
 
 
 class VitTask(Task):
+    """Caption-class classification from [CLS]; head and linear-probe accuracy."""
+
     base = "tiny-vit"
     default_steps = 300
     step_cost = 0.4
@@ -380,6 +540,18 @@ class VitTask(Task):
         return nn.ModuleDict({"classes": nn.Linear(self.module.config.hidden_size, N_CLASSES)})
 
     def features(self, frames, batch_size: int = 256) -> np.ndarray:
+        """[CLS] features of frames.
+
+        Parameters
+        ----------
+        frames : numpy.ndarray, shape (n_frames, height, width, 3), uint8
+        batch_size : int
+            Frames per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_frames, hidden), float32
+        """
         import torch
 
         out = []
@@ -419,6 +591,8 @@ class VitTask(Task):
 
 
 class RobertaTask(Task):
+    """Masked language modelling on the captions; masked-token accuracy."""
+
     base = "tiny-roberta"
     default_steps = 400
     step_cost = 0.4

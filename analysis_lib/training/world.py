@@ -210,25 +210,72 @@ KINDS = tuple(SCENES)
 
 
 def class_captions(index: int) -> tuple[str, ...]:
-    """The paraphrases of class ``index`` (the first one is canonical)."""
+    """The paraphrases of one caption class.
+
+    Parameters
+    ----------
+    index : int
+        Index in :data:`CLASSES`.
+
+    Returns
+    -------
+    tuple of str
+        Three paraphrases; the first one is canonical.
+    """
     kind, stage, direction = CLASSES[index]
     return tuple(t.format(dir=direction) for t in TEMPLATES[(kind, stage)])
 
 
 def canonical_captions() -> list[str]:
-    """One caption per class, in the order of :data:`CLASSES`."""
+    """The canonical caption of every class.
+
+    Returns
+    -------
+    list of str, length N_CLASSES
+        In the order of :data:`CLASSES`.
+    """
     return [class_captions(i)[0] for i in range(N_CLASSES)]
 
 
 def stage_of(kind: str, t: float, seconds: float) -> int:
-    """Stage of a scene at time ``t`` (see :data:`STAGES`)."""
+    """Stage of a scene at a time (see :data:`STAGES`).
+
+    Parameters
+    ----------
+    kind : str
+        Scene kind.
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+
+    Returns
+    -------
+    int
+        0-based stage.
+    """
     unit, bounds = STAGES[kind]
     x = t / seconds if unit == "phase" else t
     return int(np.searchsorted(np.asarray(bounds, float), x, side="right"))
 
 
 def direction_of(kind: str, stage: int, mirrored: bool) -> str:
-    """Direction of motion named in the caption ("" for kinds without one)."""
+    """Direction of motion named in the caption.
+
+    Parameters
+    ----------
+    kind : str
+        Scene kind.
+    stage : int
+        Stage of the scene (:func:`stage_of`).
+    mirrored : bool
+        Whether the frame is flipped left-right.
+
+    Returns
+    -------
+    {"right", "left", ""}
+        "" for kinds without a direction.
+    """
     if kind not in DIRECTED:
         return ""
     rightwards = not (kind == "fish" and stage == 2)  # the fish turns back in stage 2
@@ -236,7 +283,24 @@ def direction_of(kind: str, stage: int, mirrored: bool) -> str:
 
 
 def class_of(kind: str, t: float, seconds: float, mirrored: bool) -> int:
-    """Index in :data:`CLASSES` of a frame."""
+    """Caption class of a frame.
+
+    Parameters
+    ----------
+    kind : str
+        Scene kind.
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    mirrored : bool
+        Whether the frame is flipped left-right.
+
+    Returns
+    -------
+    int
+        Index in :data:`CLASSES`.
+    """
     stage = stage_of(kind, t, seconds)
     return CLASSES.index((kind, stage, direction_of(kind, stage, mirrored)))
 
@@ -266,7 +330,20 @@ class Scene:
     mirrored: bool
 
     def frame(self, t: float, out_size: int = OUT_SIZE) -> np.ndarray:
-        """The frame at time ``t``, ``uint8`` RGB of shape (out_size, out_size, 3)."""
+        """The frame at a time of the clip.
+
+        Parameters
+        ----------
+        t : float
+            Time since the scene started (s).
+        out_size : int
+            Side of the output frame in pixels.
+
+        Returns
+        -------
+        numpy.ndarray, shape (out_size, out_size, 3), uint8
+            RGB, cropped, resized and mirrored as the scene says.
+        """
         from PIL import Image
 
         img = render(self.kind, t, self.seconds, self.size)
@@ -319,14 +396,32 @@ class PairSet:
 
 
 def movie_scene_parameters() -> tuple[set[float], int]:
-    """Durations and render size that ``default-movie`` uses (from its packaged script)."""
+    """Durations and render size that ``default-movie`` uses (from its packaged script).
+
+    Returns
+    -------
+    seconds : set of float
+        Scene durations of the movie script.
+    size : int
+        Render size of its frames in pixels.
+    """
     script = default_movie_script()
     return {float(s["seconds"]) for s in script["scenes"]}, int(script["size"])
 
 
 def scene_durations(split: str) -> list[int]:
-    """Allowed durations of a split: even (train) or odd (held-out) seconds in
-    :data:`DURATIONS`, never a duration of the movie script."""
+    """Allowed scene durations of a split.
+
+    Parameters
+    ----------
+    split : {"train", "heldout"}
+
+    Returns
+    -------
+    list of int
+        Even (train) or odd (held-out) seconds in :data:`DURATIONS`, never a duration of
+        the movie script.
+    """
     movie_seconds, _ = movie_scene_parameters()
     parity = {"train": 0, "heldout": 1}[split]
     lo, hi = DURATIONS
@@ -334,7 +429,18 @@ def scene_durations(split: str) -> list[int]:
 
 
 def sample_scenes(n_scenes: int, split: str, seed: int) -> list[Scene]:
-    """Draw ``n_scenes`` scenes of a split (kinds cycle so every kind is represented).
+    """Draw the scenes of a split (kinds cycle so every kind is represented).
+
+    Parameters
+    ----------
+    n_scenes : int
+    split : {"train", "heldout"}
+    seed : int
+        Seed of the draw (with the split, so the two splits differ).
+
+    Returns
+    -------
+    list of Scene, length n_scenes
 
     Raises
     ------
@@ -383,6 +489,8 @@ def make_pairs(
         Frames drawn at uniform random times within each scene.
     split : {"train", "heldout"}
     seed : int
+    progress : bool
+        Show a progress bar while rendering.
 
     Returns
     -------
@@ -432,5 +540,15 @@ def _make_pairs(
 
 
 def frame_digests(frames: np.ndarray) -> set[str]:
-    """SHA-256 of every frame's bytes (to check that frame sets are disjoint)."""
+    """SHA-256 of every frame's bytes (to check that frame sets are disjoint).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray, shape (n_frames, height, width, 3), uint8
+
+    Returns
+    -------
+    set of str
+        Hex digests (identical frames give one entry).
+    """
     return {hashlib.sha256(np.ascontiguousarray(f).tobytes()).hexdigest() for f in frames}
