@@ -358,7 +358,7 @@ def _fit(
     rng = np.random.default_rng([params.seed, list(TRAINED).index(name), 2718])
     order = np.empty(0, dtype=int)
     losses = []
-    bar = tqdm(range(steps), desc=f"train {name}", disable=not progress)
+    bar = tqdm(range(steps), desc=f"train {name}", disable=None if progress else True)
     for _ in bar:
         if order.size < params.batch_size:
             order = np.concatenate([order, rng.permutation(len(data))])
@@ -416,7 +416,7 @@ def train(
     force : bool
         Retrain even when cached.
     progress : bool
-        Show tqdm progress bars.
+        Show progress bars (in a terminal only).
     evaluate_twin : bool
         Also evaluate the untrained twin and store its metrics in ``training.json``.
 
@@ -513,7 +513,7 @@ def train_all(
     force : bool
         Retrain even when cached.
     progress : bool
-        Show tqdm progress bars.
+        Show progress bars (in a terminal only).
     workers : int, optional
         Processes training in parallel (default: up to 2, one per CPU core); each model
         trains single-threaded and deterministically in its process, so the weights do

@@ -490,7 +490,7 @@ def make_pairs(
     split : {"train", "heldout"}
     seed : int
     progress : bool
-        Show a progress bar while rendering.
+        Show a progress bar while rendering (in a terminal only).
 
     Returns
     -------
@@ -515,7 +515,9 @@ def _make_pairs(
     frames = np.empty((n, OUT_SIZE, OUT_SIZE, 3), np.uint8)
     captions, labels, kinds, index, times = [], [], [], [], []
     row = 0
-    for s, scene in enumerate(tqdm(scenes, desc=f"render {split} scenes", disable=not progress)):
+    for s, scene in enumerate(
+        tqdm(scenes, desc=f"render {split} scenes", disable=None if progress else True)
+    ):
         for t in np.sort(rng.uniform(0.0, scene.seconds, size=frames_per_scene)):
             frames[row] = scene.frame(float(t))
             label = class_of(scene.kind, float(t), scene.seconds, scene.mirrored)
