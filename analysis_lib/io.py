@@ -24,11 +24,40 @@ from . import __version__
 ENGINE = "h5netcdf"
 
 
+def current_umask() -> int:
+    """Return the process umask.
+
+    Read from ``/proc/self/status`` where the kernel reports it (no change to the
+    process state, safe with threads); otherwise set and restored at once.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike[str], mode: int = 0o666) -> None:
+    """Give ``path`` the permissions a newly created file gets: ``mode & ~umask``.
+
+    Temporary files (:func:`tempfile.mkstemp`, pooch downloads) are created with mode
+    0600; results renamed from them must honour the user's umask like any other output.
+    """
+    os.chmod(path, mode & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. The
+    result gets the permissions of a newly created file (``0666 & ~umask``), not the
+    0600 of the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +68,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            apply_umask(tmp_path)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
