@@ -64,12 +64,9 @@ PREDICTOR_FILE = "sept18-generic-predictors-under-hrf-with-logfrqhal.txt"
 DATA_DIR = "alice/alice_data_shared"
 TEXTGRID = "alice/alice_stim_shared/DownTheRabbitHoleFinal_exp120_pad_1.TextGrid"
 HOW_TO_GET = (
-    "The Alice data come from Brennan, Stabler, Van Wagenen, Luh & Hale (2016), 'Abstract "
-    "linguistic structure correlates with temporal activity during naturalistic "
-    "comprehension', Brain & Language 157-158, 81-94, released by the authors under "
-    "CC-BY 4.0 (ROI time courses 'alice_data_shared' and stimuli 'alice_stim_shared'; "
-    "contact Jonathan Brennan, University of Michigan). Put the two folders under "
-    "<root>/alice/."
+    "The Alice data (Brennan, Stabler, Van Wagenen, Luh & Hale 2016, Brain & Language "
+    "157-158, 81-94; CC-BY 4.0) are public: 'python -m analysis_lib fetch alice' downloads "
+    "them (pinned hashes) into the data home, where this loader looks."
 )
 
 

@@ -50,9 +50,8 @@ Stimulus = StoryStimulus | MovieStimulus
 ALICE_TEXTGRID = "alice/alice_stim_shared/DownTheRabbitHoleFinal_exp120_pad_1.TextGrid"
 ALICE_HOW_TO_GET = (
     "The Alice stimulus is part of Brennan et al. (2016), 'Abstract linguistic structure "
-    "correlates with temporal activity during naturalistic comprehension' (CC-BY 4.0, "
-    "https://deepblue.lib.umich.edu/data/concern/data_sets/bg257f92t); keep its "
-    "alice_stim_shared folder under <root>/alice/."
+    "correlates with temporal activity during naturalistic comprehension' (CC-BY 4.0); "
+    "'python -m analysis_lib fetch alice' downloads it into the data home."
 )
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
 

@@ -1,12 +1,25 @@
-"""Sphinx extension for the book: show the analysis_lib version on every page.
+"""Sphinx extension for the book: the analysis_lib version, and chapters without data.
 
 The version is single-sourced from :data:`analysis_lib.__version__`; this extension puts
 it in Sphinx's ``version``/``release``, the page title suffix and an announcement banner.
+
+Chapters that call :func:`analysis_lib.book.require_data` without their real data show a
+box instead of their results; this extension lists them at the end of the build log (a
+warning of type ``analysis_lib.missing_data``) and, once the data are present, drops
+their cached execution so that they run in full on the next build.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util import logging
+
 from analysis_lib import __version__
+from analysis_lib.book import MARKER
+
+logger = logging.getLogger(__name__)
 
 
 def _set_version(app, config) -> None:
@@ -34,7 +47,101 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = scripts
 
 
+def _datasets_in(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(MARKER + r'="([^"]+)"', text))
+
+
+def _now_available(names) -> bool:
+    from analysis_lib.datasets.fetch import missing
+
+    return all(not missing(name) for name in names)
+
+
+def _store(env) -> dict[str, list[str]]:
+    if not hasattr(env, "analysis_lib_missing_data"):
+        env.analysis_lib_missing_data = {}
+    return env.analysis_lib_missing_data
+
+
+def _drop_stale_cache(app) -> None:
+    """Forget cached executions that showed a missing-data box when the data are back."""
+    path = getattr(app.config, "nb_execution_cache_path", "") or ""
+    if not path or not Path(path).is_dir():
+        return
+    try:
+        from jupyter_cache import get_cache
+    except ImportError:  # pragma: no cover - myst-nb depends on it
+        return
+    cache = get_cache(path)
+    for record in cache.list_cache_records():
+        try:
+            nb = cache.get_cache_bundle(record.pk).nb
+        except Exception:  # an unreadable record is myst-nb's business
+            continue
+        names: set[str] = set()
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                names |= _datasets_in(str(output.get("data", {}).get("text/html", "")))
+        if names and _now_available(names):
+            logger.info(f"data now present for {record.uri}: re-executing it")
+            cache.remove_cache(record.pk)
+
+
+def _outdated(app, env, added, changed, removed):
+    """Chapters built without data are read again once the data are present."""
+    return [doc for doc, names in _store(env).items() if _now_available(names)]
+
+
+def _doctree_read(app, doctree) -> None:
+    names: set[str] = set()
+    for node in doctree.findall(nodes.raw):
+        names |= _datasets_in(node.astext())
+    store = _store(app.env)
+    store.pop(app.env.docname, None)
+    if names:
+        store[app.env.docname] = sorted(names)
+
+
+def _purge(app, env, docname) -> None:
+    _store(env).pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    store = _store(env)
+    for doc, names in _store(other).items():
+        if doc in docnames:
+            store[doc] = names
+
+
+def _report(app, exception) -> None:
+    if exception is not None:
+        return
+    store = _store(app.env)
+    if not store:
+        return
+    from analysis_lib.datasets.fetch import fetch_command
+
+    pages = "; ".join(
+        f"{doc} (needs {', '.join(names)}: {' && '.join(fetch_command(n) for n in names)})"
+        for doc, names in sorted(store.items())
+    )
+    logger.warning(
+        f"{len(store)} chapter(s) built without their real data, showing a box instead of "
+        f"results: {pages}",
+        type="analysis_lib",
+        subtype="missing_data",
+    )
+
+
 def setup(app):
     app.connect("config-inited", _set_version)
     app.connect("html-page-context", _page_context, priority=100)
+    app.connect("builder-inited", _drop_stale_cache)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("doctree-read", _doctree_read)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("build-finished", _report)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -25,8 +25,13 @@
 # held-out data, compared with the predictors that linguists designed for this study, and
 # compared with how much of each region's signal is shared across listeners at all (a
 # noise ceiling)? The data are read from the extra data root
-# (`ANALYSIS_LIB_EXTRA_DATA`); without them this page stops with the loader's message
-# saying where to get them.
+# (`ANALYSIS_LIB_EXTRA_DATA`) or the data home; without them this page shows a box with
+# the command that fetches them (`python -m analysis_lib fetch alice`).
+
+# %% tags=["remove-input"]
+from analysis_lib.book import require_data
+
+require_data("alice")  # without the data: a box saying how to fetch them; the rest is skipped
 
 # %% tags=["remove-cell"]
 # %matplotlib inline
