@@ -77,8 +77,8 @@ def missing_box(name: str, missing: list[str]) -> dict[str, str]:
     title = f"Data not available: {name}"
     lines = [
         f"This chapter reads real data, the {source.description}, which are not on this "
-        f"machine: {len(missing)} of its files are missing from {source.local} in every data "
-        f"root searched ({roots}), e.g. {missing[0]}.",
+        f"machine: no data root searched ({roots}) holds its folder {source.local} in full "
+        f"(missing e.g. {missing[0]}).",
         f"Fetch them (public, checked against pinned hashes) with: {command}",
         "then build the book again (make book). The rest of this page was not executed; "
         f"data kept elsewhere can be added to {EXTRA_ENV}.",

@@ -668,7 +668,9 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
         switch = False
         n_iter = 0
         tol = float(self.tol)
-        bar = tqdm(total=self.max_iter, desc="SparseDictionary", disable=not self.verbose)
+        bar = tqdm(
+            total=self.max_iter, desc="SparseDictionary", disable=None if self.verbose else True
+        )
         for epoch in range(self.max_iter):
             for j, blk in enumerate(blocks):
                 Dc = torch.from_numpy(D).to(device=dev, dtype=tdtype)

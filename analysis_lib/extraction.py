@@ -276,7 +276,7 @@ def _vision_forward(loaded: LoadedModel):
 def _progress(iterable, total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, disable=not enabled, leave=False)
+    return tqdm(iterable, total=total, desc=desc, disable=None if enabled else True, leave=False)
 
 
 # --------------------------------------------------------------------------- stories
@@ -735,7 +735,7 @@ def cached_extract(
     the stimulus digest, the site, every keyword argument and the package version, so a
     change in any of them recomputes. ``model`` must be a name, folder or hub id.
     """
-    from .io import read_netcdf, write_netcdf
+    from .io import read_cache, read_netcdf, write_netcdf
     from .paths import data_home
 
     stim = load_stimulus(stimulus, **(kwargs.pop("stimulus_kwargs", None) or {}))
@@ -749,8 +749,9 @@ def cached_extract(
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     path = data_home() / "cache" / "extraction" / f"{digest[:32]}.nc"
-    if path.is_file():
-        return read_netcdf(path, variable="responses")
+    cached = read_cache(path, variable="responses")  # an unreadable one is recomputed
+    if cached is not None:
+        return cached
     responses = extract(model, stim, site=site, device=device, **kwargs)
     write_netcdf(responses, path)
     return read_netcdf(path, variable="responses")

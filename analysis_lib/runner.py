@@ -10,6 +10,7 @@ parameters after the ``parameters`` cell, executes it and writes the executed
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ def execute_notebook(
     cwd : path-like, optional
         Working directory of the kernel (default: the notebook's folder).
     progress_bar : bool
-        Show papermill's per-cell progress bar.
+        Show papermill's per-cell progress bar (only when stderr is a terminal).
     timeout : int, optional
         Per-cell timeout in seconds.
     title_suffix : str, optional
@@ -147,7 +148,7 @@ def execute_notebook(
             parameters=parameters,
             kernel_name=kernel_name,
             cwd=str(cwd or path.parent),
-            progress_bar=progress_bar,
+            progress_bar=bool(progress_bar and sys.stderr.isatty()),  # no bars in logs
             execution_timeout=timeout,
             report_mode=False,
         )

@@ -192,6 +192,12 @@ def make_bold(
         raise ValueError(
             f"BOLD data of shape {data.shape} does not match {times.size} volume times"
         )
+    if 0 in data.shape:
+        where = ", ".join(str(p) for p in sources) or f"{dataset} {subject}"
+        raise ValueError(
+            f"{where}: BOLD has {data.shape[0]} volumes x {data.shape[1]} voxels: nothing "
+            "to fit (an empty mask or an empty file?)"
+        )
     coords: dict[str, Any] = {"time": ("time", times, {"units": "s", "long_name": "time"})}
     for name, values in voxel_coords.items():
         values = np.asarray(values)

@@ -284,7 +284,12 @@ def read_dtseries(path: Path) -> tuple[np.ndarray, float, np.ndarray]:
         raise ValueError(f"{path}: grayordinates are not in the standard HCP 91,282 layout")
     unit = getattr(series, "unit", "SECOND")
     step = float(series.step) * (1e-3 if unit == "MSEC" else 1.0)
-    data = np.asarray(img.get_fdata(dtype=np.float32))
+    try:
+        data = np.asarray(img.get_fdata(dtype=np.float32))
+    except (OSError, EOFError, ValueError) as exc:  # header fine, data cut short
+        raise ValueError(
+            f"{path}: CIFTI data unreadable, truncated? ({' '.join(str(exc).split())})"
+        ) from exc
     return data, step, np.arange(N_GRAYORDINATES)
 
 

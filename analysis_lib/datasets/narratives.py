@@ -325,8 +325,22 @@ def _read_volume(path: Path, mask: str | os.PathLike[str] | None, fmriprep_mask:
         masker = NiftiMasker(mask_img=mask_img, standardize=None)
     else:
         masker = NiftiMasker(mask_strategy="epi", standardize=None)
-    data = masker.fit_transform(img)
+    try:
+        data = masker.fit_transform(img)
+    except (OSError, EOFError) as exc:  # header fine, data cut short
+        raise ValueError(
+            f"{path}: NIfTI data unreadable, truncated? ({' '.join(str(exc).split())})"
+        ) from exc
+    except ValueError as exc:
+        if mask_img is None and "empty" in str(exc):
+            raise ValueError(
+                f"{path}: mask='epi' found no brain voxels in this image (nilearn: {exc}); "
+                "pass mask=<path to a brain mask>"
+            ) from exc
+        raise ValueError(f"{path}: cannot mask the image with {mask_source} ({exc})") from exc
     mask_data = np.asarray(masker.mask_img_.get_fdata()) > 0
+    if not mask_data.any():
+        raise ValueError(f"{mask_source}: the brain mask for {path} holds no voxel")
     ijk = np.argwhere(mask_data)
     sources = [path] if mask_img is None else [path, Path(mask_source)]
     return data, ijk, img.affine, shape[:3], sources, mask_source

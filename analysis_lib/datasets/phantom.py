@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..io import provenance, read_netcdf, sha256_array, write_netcdf
+from ..io import provenance, read_cache, sha256_array, write_netcdf
 from ..paths import data_home
 from ._bold import (
     N_GRAYORDINATES,
@@ -652,8 +652,9 @@ def load(
     feats = _feats_cached(params, stimulus_object)
     folder = _cache_dir(params, feats)
     path = folder / f"{subject}.nc"
-    if cache and path.exists():
-        return normalize_attrs(read_netcdf(path, variable="bold"))
+    cached = read_cache(path, variable="bold") if cache else None  # unreadable: recomputed
+    if cached is not None:
+        return normalize_attrs(cached)
     data, _ = simulate_subject(params, ids.index(subject), feats)
     geo = _space_geometry(params.space, params.stride)
     bold = make_bold(
@@ -761,8 +762,9 @@ def ground_truth(
     params = _params(kind, **options)
     feats = _feats_cached(params, stimulus_object)
     path = _cache_dir(params, feats) / "ground_truth.nc"
-    if cache and path.exists():
-        return normalize_attrs(read_netcdf(path))
+    cached = read_cache(path) if cache else None  # unreadable: recomputed
+    if cached is not None:
+        return normalize_attrs(cached)
     ds = _ground_truth(params, feats)
     if cache:
         write_netcdf(ds, path)

@@ -172,7 +172,7 @@ def fit_encoding(
     rho = np.full(n_vox, np.nan)
     q_nuis, _ = torch.linalg.qr(N, mode="reduced")
     degenerate = np.zeros(n_vox, bool)
-    for idx in tqdm(chunks, desc="GLM", disable=not progress):
+    for idx in tqdm(chunks, desc="GLM", disable=None if progress else True):
         Y = torch.as_tensor(np.asarray(values[:, idx], np.float64), device=dev)
         fit = glm.ols(X, Y)
         y0 = Y - q_nuis @ (q_nuis.T @ Y)
@@ -220,7 +220,9 @@ def fit_encoding(
         else:
             groups = [(v, valid_idx[m]) for v, m in glm.ar1_groups(rho[valid_idx])]
         total = sum(math.ceil(g.size / chunk) for _, g in groups)
-        bar = tqdm(total=total, desc=f"{null} null ({n_perm_eff})", disable=not progress)
+        bar = tqdm(
+            total=total, desc=f"{null} null ({n_perm_eff})", disable=None if progress else True
+        )
         for value, members in groups:
             ctx = nulls.build_context(A, N, spec, rho=value, batch=perm_batch)
             for idx in _voxel_chunks(members, chunk):

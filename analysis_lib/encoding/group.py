@@ -191,7 +191,7 @@ def group_encoding(
     sg = torch.as_tensor(signs, dtype=torch.float64, device=dev)
     batch = 128
     starts = range(0, valid_idx.size, chunk_size)
-    for s in tqdm(starts, desc="sign flips", disable=not progress):
+    for s in tqdm(starts, desc="sign flips", disable=None if progress else True):
         block = x_valid[:, :, s : s + chunk_size]
         vox = np.arange(s, s + block.shape[-1])
         for b in range(0, sg.shape[0], batch):

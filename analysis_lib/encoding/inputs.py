@@ -82,6 +82,10 @@ def as_bold(bold, *, tr: float | None = None) -> xr.DataArray:
             da.attrs["tr"] = float(tr)
     if "voxel" not in da.coords:
         da = da.assign_coords(voxel=np.arange(da.sizes["voxel"]))
+    if da.sizes["voxel"] == 0 or da.sizes["time"] == 0:
+        raise ValueError(
+            f"BOLD has {da.sizes['time']} time points x {da.sizes['voxel']} voxels: nothing to fit"
+        )
     return da
 
 
@@ -168,6 +172,15 @@ def read_confounds(path: str | os.PathLike[str], *, drop_first: int = 0) -> pd.D
             frame.columns = [f"{path.stem}_{i}" for i in range(frame.shape[1])]
     except Exception as exc:
         raise ValueError(f"{path}: cannot read confounds ({exc})") from exc
+    for column in frame.columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"{path}: confounds must be numbers; column {column!r} holds "
+                f"{frame[column].iloc[row]!r} in data row {row + 1}"
+            )
     frame = frame.iloc[drop_first:].reset_index(drop=True).astype(float)
     frame.attrs["source"] = str(path)
     if not np.all(np.isfinite(frame.to_numpy())):

@@ -150,7 +150,7 @@ def cross_validated_ridge(
     r2 = np.empty(n_vox)
     log_alpha = np.zeros(n_vox)
     with _himalaya_backend(device) as backend:
-        for s in tqdm(range(0, n_vox, chunk), desc="ridge CV", disable=not progress):
+        for s in tqdm(range(0, n_vox, chunk), desc="ridge CV", disable=None if progress else True):
             sl = slice(s, min(s + chunk, n_vox))
             y = _residualize(basis, np.asarray(Y[:, sl], np.float64))
             pred = np.zeros_like(y)

@@ -173,7 +173,12 @@ def bold_from_cifti(img: PathOrImage, *, t0: float | None = None) -> xr.DataArra
         models, nib.cifti2.BrainModelAxis
     ):
         raise ValueError(f"{_name(img)}: not a dense time series (dtseries) CIFTI file")
-    data = np.asarray(image.get_fdata(dtype=np.float32))
+    try:
+        data = np.asarray(image.get_fdata(dtype=np.float32))
+    except (OSError, EOFError, ValueError) as exc:  # header fine, data cut short
+        raise ValueError(
+            f"{_name(img)}: CIFTI data unreadable, truncated? ({' '.join(str(exc).split())})"
+        ) from exc
     start = float(series.start if t0 is None else t0)
     step = float(series.step) * (1e-3 if series.unit == "MILLISECOND" else 1.0)
     n_grey = len(models)

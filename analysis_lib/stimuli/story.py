@@ -210,6 +210,67 @@ def _first_bad_textgrid_line(lines: list[str]) -> tuple[int, str] | None:
     return None
 
 
+_TIER_HEADER = re.compile(r"^\s*item\s*\[(\d+)\]\s*:")
+_DECLARED = re.compile(r"^\s*(intervals|points)\s*:\s*size\s*=\s*(\d+)")
+_ENTRY = re.compile(r"^\s*(intervals|points)\s*\[(\d+)\]\s*:")
+_TIER_COUNT = re.compile(r"^\s*size\s*=\s*(\d+)\s*$")
+
+
+def _truncation(lines: list[str]) -> str | None:
+    """Describe where a long-format TextGrid ends early, or None when it is complete.
+
+    A TextGrid cut short (an interrupted copy or download) can still parse, holding
+    fewer intervals than it declares: that would silently drop the end of the story.
+    The check compares each tier's declared ``intervals: size`` (or ``points: size``)
+    with the entries present and requires the last entry to be complete (``xmin``,
+    ``xmax`` and ``text`` for an interval; ``number`` and ``mark`` for a point).
+
+    Returns
+    -------
+    str or None
+        ``"<line>: <what is missing>"`` (the last line of the file), or None.
+    """
+    if not lines or "ooTextFile" not in lines[0]:
+        return None
+    n_tiers = None
+    tiers: list[dict] = []
+    for line in lines:
+        key = line.strip().split(" ")[0]
+        if n_tiers is None and (m := _TIER_COUNT.match(line)):
+            n_tiers = int(m.group(1))
+        elif _TIER_HEADER.match(line):
+            tiers.append({"declared": None, "entries": 0, "kind": "intervals", "fields": 0})
+        elif tiers and (m := _DECLARED.match(line)):
+            tiers[-1].update(declared=int(m.group(2)), kind=m.group(1))
+        elif tiers and _ENTRY.match(line):
+            tiers[-1]["entries"] += 1
+            tiers[-1]["fields"] = 0
+        elif (
+            tiers
+            and tiers[-1]["entries"]
+            and key in {"xmin", "xmax", "text", "number", "time", "mark"}
+        ):
+            tiers[-1]["fields"] += 1
+    end = f"{len(lines)}: file ends early (truncated?)"
+    if n_tiers is None:  # the long format says "size = N" before its tiers
+        long_format = any(line.strip().startswith("xmin =") for line in lines)
+        return f"{end}: no tier count ('size = N')" if long_format else None
+    if len(tiers) < n_tiers:
+        return f"{end}: {n_tiers} tiers declared, {len(tiers)} present"
+    for number, tier in enumerate(tiers, start=1):
+        if tier["declared"] is None:
+            return f"{end}: tier {number} has no size line"
+        need = 3 if tier["kind"] == "intervals" else 2
+        if tier["entries"] < tier["declared"]:
+            return (
+                f"{end}: tier {number} declares {tier['declared']} {tier['kind']}, "
+                f"the file holds {tier['entries']}"
+            )
+        if tier["entries"] and tier["fields"] < need:
+            return f"{end}: the last of the {tier['kind']} of tier {number} is incomplete"
+    return None
+
+
 def _textgrid_line_of_interval(lines: list[str], index: int) -> int | None:
     pattern = re.compile(rf"^\s*intervals\s*\[{index + 1}\]")
     for number, line in enumerate(lines, start=1):
@@ -254,6 +315,9 @@ def read_textgrid(
             lines = path.read_text(encoding="utf-16").splitlines()
         except UnicodeError as exc:
             raise ValueError(f"{path}: not a text TextGrid ({exc})") from exc
+    truncated = _truncation(lines)
+    if truncated:
+        raise ValueError(f"{path}:{truncated}")
     try:
         grid = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
     except Exception as exc:
