@@ -128,3 +128,23 @@ def test_extension_reexecutes_once_the_data_are_there(tmp_path):
         SimpleNamespace(config=SimpleNamespace(nb_execution_cache_path=str(tmp_path / "cache")))
     )
     assert [Path(r.uri).name for r in cache.list_cache_records()] == ["plain.ipynb"]
+
+
+def test_glue_warnings_are_quiet_only_on_pages_without_data(monkeypatch, tmp_path):
+    _no_data(monkeypatch, tmp_path)
+    ext = _extension()
+    pages = {"with": "require_data('alice')\n", "without": "print(1)\n"}
+    for name, text in pages.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    env = SimpleNamespace(doc2path=lambda doc: tmp_path / f"{doc}.py")
+    ext._pages_without_data(None, env, list(pages))
+
+    def record(doc, subtype="glue"):
+        rec = logging.LogRecord("sphinx.x", logging.WARNING, "", 0, "No key 'k' found", (), None)
+        rec.type, rec.subtype, rec.location = "mystnb", subtype, (doc, 3)
+        return rec
+
+    assert not ext._QUIET.filter(record("with"))
+    assert ext._QUIET.filter(record("without"))  # a page with its data keeps its warnings
+    assert ext._QUIET.filter(record("with", subtype="other"))
+    assert len(ext._QUIET.dropped) == 1

@@ -11,6 +11,8 @@ their cached execution so that they run in full on the next build.
 
 from __future__ import annotations
 
+import logging as logging_
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -115,6 +117,67 @@ def _merge(app, env, docnames, other) -> None:
             store[doc] = names
 
 
+_REQUIRE = re.compile(r"require_data\(\s*[\"']([\w-]+)[\"']")
+
+
+class _QuietGlue(logging_.Filter):
+    """Drop myst-nb's "no glue key" warnings of pages built without their data.
+
+    Such a page ran only up to its :func:`~analysis_lib.book.require_data` box, so every
+    number its prose glues is missing; :func:`_report` lists the page instead. Pages
+    with their data keep every warning.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.sources: set[str] = set()
+        self.dropped: set[tuple[str, str]] = set()  # (where, message): once per warning
+
+    def filter(self, record) -> bool:
+        glue = (getattr(record, "type", ""), getattr(record, "subtype", "")) == (
+            "mystnb",
+            "glue",
+        ) or "[mystnb.glue]" in record.getMessage()
+        if not glue or not self.sources:
+            return True
+        location = getattr(record, "location", None)
+        if isinstance(location, tuple):  # (docname, line)
+            location = location[0]
+        location = str(location or "")
+        if location in self.sources or any(location.startswith(f"{s}:") for s in self.sources):
+            self.dropped.add((location, str(record.msg)))
+            return False
+        return True
+
+
+_QUIET = _QuietGlue()
+
+
+def _install_filter(app) -> None:
+    for handler in logging_.getLogger("sphinx").handlers:
+        if _QUIET not in handler.filters:
+            handler.filters.insert(0, _QUIET)
+
+
+def _pages_without_data(app, env, docnames) -> None:
+    """Find the pages to be read whose require_data(...) names data that are missing."""
+    from analysis_lib.datasets.fetch import SOURCES, missing
+
+    absent = {name for name in SOURCES if missing(name)}
+    _QUIET.sources.clear()
+    _QUIET.dropped.clear()
+    if not absent:
+        return
+    for doc in docnames:
+        path = Path(env.doc2path(doc))
+        try:
+            names = set(_REQUIRE.findall(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if names & absent:
+            _QUIET.sources.update((doc, str(path)))
+
+
 def _report(app, exception) -> None:
     if exception is not None:
         return
@@ -127,9 +190,11 @@ def _report(app, exception) -> None:
         f"{doc} (needs {', '.join(names)}: {' && '.join(fetch_command(n) for n in names)})"
         for doc, names in sorted(store.items())
     )
+    n_quiet = len(_QUIET.dropped)
+    quiet = f" ({n_quiet} glued values left empty there)" if n_quiet else ""
     logger.warning(
         f"{len(store)} chapter(s) built without their real data, showing a box instead of "
-        f"results: {pages}",
+        f"results{quiet}: {pages}",
         type="analysis_lib",
         subtype="missing_data",
     )
@@ -139,6 +204,8 @@ def setup(app):
     app.connect("config-inited", _set_version)
     app.connect("html-page-context", _page_context, priority=100)
     app.connect("builder-inited", _drop_stale_cache)
+    app.connect("builder-inited", _install_filter)
+    app.connect("env-before-read-docs", _pages_without_data)
     app.connect("env-get-outdated", _outdated)
     app.connect("doctree-read", _doctree_read)
     app.connect("env-purge-doc", _purge)
