@@ -223,6 +223,17 @@ def test_interrupted_download_resumes_with_a_range_request(server, tmp_path):
 
 
 @needs_shared
+def test_temporary_files_of_a_killed_fetch_are_removed(server, tmp_path):
+    entries = fetch_mod.selection("alice", [SUBJECT])
+    folder = (tmp_path / entries[0].relative).parent
+    folder.mkdir(parents=True)
+    (folder / "tmpab_c1234").write_bytes(b"")  # what pooch leaves after kill -9
+    (folder / "notes.txt").write_text("mine")  # a user's file is left alone
+    fetch_mod.fetch("alice", tmp_path, [SUBJECT], base=server.url)
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "s18-timecourses.txt"]
+
+
+@needs_shared
 def test_resume_without_range_support_restarts_the_file(server, tmp_path):
     entries = fetch_mod.selection("alice", [SUBJECT])
     target = tmp_path / entries[0].relative

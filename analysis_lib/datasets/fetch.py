@@ -243,8 +243,13 @@ def _natural(text: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
 
 
+_DOCS = re.compile(r"(?:^|/)(?:LICENSE|README)[^/]*$")  # fetched, but no loader reads them
+
+
 def missing(name: str) -> list[str]:
-    """Shared (not per-subject) files of a dataset that no data root holds.
+    """Shared (not per-subject) data files of a dataset that no data root holds.
+
+    Licence and README files are fetched but not required here.
 
     An empty list also requires at least one subject file to be found; otherwise the
     first subject file is reported missing.
@@ -258,7 +263,7 @@ def missing(name: str) -> list[str]:
     list of str
         Paths relative to a data root, e.g. ``["alice/alice_data_shared/README.txt"]``.
     """
-    entries = selection(name)
+    entries = [e for e in selection(name) if not _DOCS.search(e.relative)]
     out = [e.relative for e in entries if e.subject is None and find_data(e.relative) is None]
     per_subject = [e for e in entries if e.subject is not None]
     if per_subject and not any(find_data(e.relative) is not None for e in per_subject):
@@ -305,6 +310,20 @@ class _ResumableDownloader:
                     for block in resp.iter_content(CHUNK):
                         fh.write(block)
         os.replace(self.part, output_file)
+
+
+_POOCH_TMP = re.compile(r"tmp[a-z0-9_]{8}")  # tempfile names pooch downloads into
+
+
+def _remove_stale_temporaries(root: Path, entries: list[RegistryEntry]) -> None:
+    """Remove pooch's temporary files left by a killed fetch (never a registry file)."""
+    names = {Path(e.relative).name for e in entries}
+    for folder in {(root / e.relative).parent for e in entries}:
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if _POOCH_TMP.fullmatch(path.name) and path.name not in names and path.is_file():
+                path.unlink()
 
 
 def fetch(
@@ -363,6 +382,7 @@ def fetch(
     root = Path(dest).expanduser() if dest is not None else data_home(create=True)
     url0 = base_url(name, base)
     pooch.get_logger().setLevel(logging.WARNING)
+    _remove_stale_temporaries(root, entries)
     downloaded = present = 0
     files = []
     for entry in tqdm(
