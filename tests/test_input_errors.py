@@ -83,6 +83,9 @@ def test_truncated_nifti_names_the_file(tmp_path):
     with pytest.raises(ValueError) as exc:
         _read_volume(path, mask, mask)
     assert str(path) in _one_line(exc)
+    with pytest.raises(ValueError) as exc:
+        spaces.bold_from_nifti(path, mask)
+    assert str(path) in _one_line(exc) and "truncated" in str(exc.value)
 
 
 # ------------------------------------------------------- item 11: messages with where

@@ -99,8 +99,15 @@ def bold_from_nifti(
             f"{np.diag(mask.affine)[:3].tolist()}) does not match BOLD image {_name(img)} "
             f"(shape {image.shape[:3]}, affine diagonal {np.diag(image.affine)[:3].tolist()})"
         )
-    masker = NiftiMasker(mask_img=mask, standardize=None).fit()
-    data = masker.transform(image)  # (T, V)
+    try:
+        masker = NiftiMasker(mask_img=mask, standardize=None).fit()
+        data = masker.transform(image)  # (T, V)
+    except (OSError, EOFError) as exc:  # header fine, data cut short
+        reason = " ".join(str(exc).split())
+        raise ValueError(f"{_name(img)}: NIfTI data unreadable, truncated? ({reason})") from exc
+    except ValueError as exc:  # nilearn: an empty mask
+        reason = " ".join(str(exc).split())
+        raise ValueError(f"mask {_name(mask_img)} for {_name(img)}: {reason}") from exc
     mask_bool = np.asarray(mask.get_fdata()) > 0
     ijk = np.argwhere(mask_bool)  # C order, the order NiftiMasker uses
     xyz = nib.affines.apply_affine(image.affine, ijk)
