@@ -182,6 +182,24 @@ def test_no_progress_bars_when_not_a_terminal(capsys):
     assert "it/s" not in err and "GLM" not in err and "%|" not in err
 
 
+def test_progress_bars_in_a_terminal(monkeypatch):
+    import io
+
+    from analysis_lib.encoding import fit_encoding
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    rng = np.random.default_rng(0)
+    atoms = rng.normal(size=(60, 2))
+    bold = atoms @ rng.normal(size=(2, 5)) + rng.normal(size=(60, 5))
+    fit_encoding(atoms, bold, tr=2.0, n_perm=20, cv=2, progress=True)
+    assert "GLM" in term.getvalue()
+
+
 def test_no_progress_bar_sources_left():
     """Every tqdm in the package shows only in a terminal (``disable=None``)."""
     offenders = []
