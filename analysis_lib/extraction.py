@@ -732,9 +732,11 @@ def cached_extract(
     """:func:`extract` with a disk cache in ``$ANALYSIS_LIB_DATA/cache/extraction``.
 
     The cache key covers the weight files' SHA-256 (or the tiny model's name and seed),
-    the stimulus digest, the site, every keyword argument and the package version, so a
+    the stimulus digest, the site, every keyword argument, the package version and the
+    digest of the library code extraction imports (:mod:`analysis_lib.codehash`), so a
     change in any of them recomputes. ``model`` must be a name, folder or hub id.
     """
+    from .codehash import code_digest
     from .io import read_cache, read_netcdf, write_netcdf
     from .paths import data_home
 
@@ -746,6 +748,7 @@ def cached_extract(
         "site": site,
         "kwargs": {k: v for k, v in sorted(kwargs.items()) if k != "progress"},
         "version": __version__,
+        "code": code_digest([__name__]),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
     path = data_home() / "cache" / "extraction" / f"{digest[:32]}.nc"
