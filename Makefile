@@ -42,17 +42,26 @@ info: install
 GRID ?= configs/default.yaml
 GRID_FLAGS ?=
 
-# Execute the default analyses (a resumable grid of papermill runs on dask), then build
+# Execute the default analyses (a resumable grid of papermill runs on dask; a run re-executes
+# when its notebook, parameters, inputs or the library code it imports changed), then build
 # the book, whose chapters read the results and render the executed runs.
-# The chapters read results/: the execution cache (keyed on page sources) is dropped
-# whenever a result is newer than the last successful build, so no page shows stale numbers.
+# The execution cache of the chapters is keyed on the page sources only, so it is dropped
+# when the library code or the book's helper modules changed (their digest differs from
+# the one stamped by the last successful build) or when a result is newer than that build:
+# no page shows a number computed by older code.
 RESULTS_STAMP := _build/.results_stamp
+BOOK_RESULTS = $(or $(ANALYSIS_LIB_RESULTS),results)
 book: install
 	$(PY) -m analysis_lib run --config $(GRID) $(GRID_FLAGS)
-	@if [ ! -f $(RESULTS_STAMP) ] || [ -n "$$(find results -newer $(RESULTS_STAMP) -name '*.nc' 2>/dev/null | head -n 1)" ]; then \
-		echo "results changed since the last build: re-executing the chapters"; rm -rf _build/.jupyter_cache _build/.doctrees; fi
+	@code="$$($(PY) -m analysis_lib.codehash)" || exit 1; \
+	digest="$$( { echo "$$code"; cat $$(ls book/_ext/*.py book/*/_*.py 2>/dev/null) /dev/null; } | sha256sum | cut -d' ' -f1)"; \
+	if [ ! -f $(RESULTS_STAMP) ] || [ "$$(cat $(RESULTS_STAMP))" != "$$digest" ] \
+		|| [ -n "$$(find $(BOOK_RESULTS) -type f -newer $(RESULTS_STAMP) 2>/dev/null | head -n 1)" ]; then \
+		echo "library code or results changed since the last build: re-executing the chapters"; \
+		rm -rf _build/.jupyter_cache _build/.doctrees; fi; \
+	mkdir -p _build && echo "$$digest" > $(RESULTS_STAMP).next
 	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
-	@touch $(RESULTS_STAMP)
+	@mv $(RESULTS_STAMP).next $(RESULTS_STAMP) && touch $(RESULTS_STAMP)
 	@echo "Book written to _build/html/index.html"
 
 test: install
