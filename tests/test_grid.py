@@ -721,3 +721,42 @@ def test_make_book_drops_the_page_cache_when_library_code_changes(tmp_path):
     result.write_bytes(b"")
     os.utime(result, (stamp.stat().st_mtime + 10,) * 2)
     assert build() == "fresh"  # a newer result
+
+
+def test_extraction_cache_key_follows_the_code_extraction_imports(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+    import xarray as xr
+
+    import analysis_lib
+    from analysis_lib import codehash, extraction
+
+    copy = tmp_path / "pkg" / "analysis_lib"
+    shutil.copytree(
+        Path(analysis_lib.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(codehash, "package_dir", lambda: copy)
+    monkeypatch.setenv("ANALYSIS_LIB_DATA", str(tmp_path / "data"))
+    calls = []
+
+    def fake_extract(model, stim, **kwargs):
+        calls.append(model)
+        return xr.DataArray(np.zeros((2, 3)), dims=("time", "neuron"), name="responses")
+
+    monkeypatch.setattr(extraction, "extract", fake_extract)
+
+    def extract():
+        extraction.cached_extract("tiny-bert", "default-story", stimulus_kwargs={"n_volumes": 8})
+        return len(calls)
+
+    assert extract() == 1
+    assert extract() == 1  # a cache hit
+    core = copy / "encoding" / "core.py"  # not imported by extraction
+    core.write_text(core.read_text() + "\n\ndef _edited():\n    pass\n")
+    assert extract() == 1
+    hrf = copy / "hrf.py"  # imported by extraction
+    hrf.write_text(hrf.read_text() + "\n\ndef _edited():\n    pass\n")
+    assert extract() == 2
+    assert extract() == 2
