@@ -10,6 +10,11 @@ except for parameters the notebook declares as strings, which take the text as g
 Every value is checked against the notebook's declared type before anything runs. When a
 cell fails, the executed notebook, with the error, is kept next to ``--out`` as
 ``<name>.failed.ipynb``.
+
+The kernel runs in the notebook's folder, as in Jupyter: relative paths in values (and
+the notebook's own defaults, such as ``../results/dev``) are relative to that folder,
+while ``--out`` is relative to the current directory. Pass absolute paths to be sure, e.g.
+``-p results_dir "$PWD/my_results"``.
 """
 
 from __future__ import annotations
