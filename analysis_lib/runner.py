@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_path
+from .io import apply_umask, atomic_path
 
 PARAMETERS_TAG = "parameters"
 
@@ -356,6 +356,7 @@ def execute_notebook(
             if failed_output is not None and tmp.is_file() and tmp.stat().st_size:
                 failed_output = Path(failed_output)
                 failed_output.parent.mkdir(parents=True, exist_ok=True)
+                apply_umask(tmp)
                 os.replace(tmp, failed_output)
             raise
     return output.with_suffix(".ipynb")
