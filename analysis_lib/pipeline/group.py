@@ -14,7 +14,7 @@ from typing import Any
 
 from .checks import check_subject_results, load_named, subject_id
 from .extract import check_device
-from .params import StageParams, param, stage_provenance
+from .params import StageParams, param, stage_provenance, subject_list
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,7 @@ class GroupParams(StageParams):
         """Also refuse fewer than two subjects, or one twice."""
         super().check()
         if self.subjects is not None:
-            if len(self.subjects) < 2:
-                raise ValueError(
-                    f"{self.stage}: subjects must name at least 2 subjects, got "
-                    f"{list(self.subjects)}"
-                )
-            twice = sorted({s for s in self.subjects if self.subjects.count(s) > 1})
-            if twice:
-                raise ValueError(f"{self.stage}: subjects lists {twice} more than once")
+            subject_list(self.subjects, minimum=2, name=f"{self.stage}: subjects")
         check_device(self.device, self.stage)
 
 

@@ -86,7 +86,8 @@ def networks(
     xarray.Dataset
         ``dice``, ``p``, ``p_fdr``, ``p_spatial``, ``assignment``, ``coverage`` ... as
         :func:`~analysis_lib.networks.correspondence`, with the stage provenance
-        (``input_group_sha256``: digest of the group maps; ``input_atoms_sha256``).
+        (``input_group_sha256``: digest of the group's ``tstat`` maps;
+        ``input_atoms_sha256``).
 
     Raises
     ------
@@ -94,10 +95,8 @@ def networks(
         ``group`` is not a group result (e.g. a single-subject encoding); subject
         encodings that disagree with each other or with the group maps.
     """
-    import numpy as np
-
     from ..encoding import subject_maps
-    from ..io import read_netcdf, sha256_array
+    from ..io import read_netcdf
     from ..networks import correspondence, load_atlas
 
     if not hasattr(group, "attrs"):
@@ -126,8 +125,8 @@ def networks(
         progress=progress,
     )
     detail = result.attrs.pop("params")
-    digests = {"maps": result.attrs.pop("input_maps_sha256")}
-    digests["group"] = sha256_array(np.asarray(group["tstat"].values))
+    # correspondence's input_maps_sha256 is the digest of the group's tstat
+    digests = {"group": result.attrs.pop("input_maps_sha256")}
     if group.attrs.get("input_atoms_sha256"):
         digests["atoms"] = group.attrs["input_atoms_sha256"]
     result.attrs.update(stage_provenance(params, **digests))

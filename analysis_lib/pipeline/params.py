@@ -279,3 +279,37 @@ def stage_provenance(
         if path is not None:
             attrs[f"input_{name}_path"] = str(path)
     return attrs
+
+
+def subject_list(value: Any, *, minimum: int = 1, name: str = "subjects") -> list[str]:
+    """Check a list of subject ids (a notebook or grid parameter) before any work starts.
+
+    Parameters
+    ----------
+    value : list of str
+        The subject ids.
+    minimum : int
+        Fewest subjects allowed.
+    name : str
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        Not a list of strings (e.g. one string ``"sub-01"``, whose letters would be read
+        as subjects), fewer than ``minimum`` ids, or an id twice.
+    """
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list of subject ids, got {value!r}")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{name} must be a list of subject ids (strings), got {value!r}")
+    if len(value) < minimum:
+        raise ValueError(f"{name} must name at least {minimum} subject(s), got {list(value)}")
+    twice = sorted({v for v in value if list(value).count(v) > 1})
+    if twice:
+        raise ValueError(f"{name} lists {twice} more than once")
+    return list(value)
