@@ -291,9 +291,7 @@ def group_maps(
     from .pipeline import EncodeParams, GroupParams, encode, group
 
     options = options or {}
-    params = EncodeParams(
-        n_perm=0, cv=0, seed=seed, drift_model=DRIFT_MODEL, high_pass=HIGH_PASS
-    )
+    params = EncodeParams(n_perm=0, cv=0, seed=seed, drift_model=DRIFT_MODEL, high_pass=HIGH_PASS)
     results = [
         encode(params, atoms, datasets.load(dataset, subject, **options))
         for subject in datasets.subjects(dataset, **options)

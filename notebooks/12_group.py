@@ -59,7 +59,7 @@ group_params = GroupParams(subjects=subjects, n_perm=n_perm, seed=seed)
 networks_params = NetworksParams(
     atlas=atlas, correction=correction, threshold=threshold, n_perm=n_perm_networks, seed=seed
 )
-files = encoding_files(encodings, group_params.subjects)  # exactly these; no glob
+files = encoding_files(encodings, group_params.subjects)  # exactly these subjects
 out = Path(results_dir)
 out.mkdir(parents=True, exist_ok=True)
 decomposition = read_netcdf(atoms_path)

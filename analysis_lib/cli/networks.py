@@ -34,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_params_arguments(parser, NetworksParams)
     # the threshold's former name (argparse would otherwise read --alpha as --alpha-assign)
     parser.add_argument(
-        "--alpha", dest="threshold", type=float, default=argparse.SUPPRESS,
+        "--alpha",
+        dest="threshold",
+        type=float,
+        default=argparse.SUPPRESS,
         help="former name of --threshold",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -26,12 +26,12 @@ imported inside the stage functions, so importing this package stays fast.
 
 from __future__ import annotations
 
-from .decompose import DecomposeParams, decompose
-from .encode import EncodeParams, encode
-from .extract import ExtractParams, extract
-from .group import GroupParams, encoding_files, group
-from .metrics import MetricsParams, metrics
-from .networks import NetworksParams, networks
+from ._decompose import DecomposeParams, decompose
+from ._encode import EncodeParams, encode
+from ._extract import ExtractParams, extract
+from ._group import GroupParams, encoding_files, group
+from ._metrics import MetricsParams, metrics
+from ._networks import NetworksParams, networks
 from .params import StageParams, param, stage_provenance
 
 #: Every stage's parameters class, by stage name.

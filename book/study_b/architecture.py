@@ -84,7 +84,9 @@ def joint_loadings(model: str) -> xr.DataArray:
     The extract stage at each site (cached), and the decompose stage with the grid run's
     parameters on the neurons of both sites.
     """
-    recorded = json.loads(read_netcdf(run_dir("study-b-atoms", model) / "atoms.nc").attrs["params"])
+    recorded = json.loads(
+        read_netcdf(run_dir("study-b-atoms", model) / "atoms.nc").attrs["params"]
+    )
     parts = [
         extract(ExtractParams(model=model, stimulus="default-movie", site=s), cache=True)[
             "responses"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from .extract import check_device
+from ._extract import check_device
 from .params import StageParams, param, stage_provenance
 
 #: Solvers of :class:`~analysis_lib.decomposition.SparseDictionary` (a test keeps them equal).

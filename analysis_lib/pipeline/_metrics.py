@@ -30,8 +30,12 @@ class MetricsParams(StageParams):
         None, "voxel p values (default: the correspondence's)", choices=CORRECTIONS
     )
     threshold: float | None = param(
-        None, "voxel p threshold (default: the correspondence's)", minimum=0, maximum=1,
-        exclusive_minimum=True, exclusive_maximum=True,
+        None,
+        "voxel p threshold (default: the correspondence's)",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
     )
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._extract import check_device
 from .checks import check_subject_results, load_named, subject_id
-from .extract import check_device
 from .params import StageParams, param, stage_provenance, subject_list
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .extract import check_device
+from ._extract import check_device
 from .params import StageParams, param, stage_provenance
 
 NULLS = ("shift", "phase")
@@ -32,7 +32,8 @@ class EncodeParams(StageParams):
     high_pass: float = param(0.01, "cut-off of the cosine drift in Hz", minimum=0)
     cv: int = param(5, "outer CV folds of the ridge prediction (0: skip)", minimum=0)
     confounds_drop_first: int = param(
-        0, "drop the first N rows of every confound file (volumes dropped from the BOLD)",
+        0,
+        "drop the first N rows of every confound file (volumes dropped from the BOLD)",
         minimum=0,
     )
     seed: int = param(0, "seed of the null surrogates")
@@ -58,7 +59,9 @@ def atoms_array(atoms, name: str = "atoms"):
         elif len(atoms.data_vars) == 1:
             da = next(iter(atoms.data_vars.values()))
         else:
-            raise ValueError(f"{name}: has no 'atoms' variable; it holds {sorted(atoms.data_vars)}")
+            raise ValueError(
+                f"{name}: has no 'atoms' variable; it holds {sorted(atoms.data_vars)}"
+            )
     return da
 
 

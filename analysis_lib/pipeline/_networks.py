@@ -37,8 +37,12 @@ class NetworksParams(StageParams):
         choices=CORRECTIONS,
     )
     threshold: float = param(
-        0.01, "voxel p threshold, in (0, 1)", minimum=0, maximum=1,
-        exclusive_minimum=True, exclusive_maximum=True,
+        0.01,
+        "voxel p threshold, in (0, 1)",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
     )
     sign: str = param("both", "which significant voxels enter Dice", choices=SIGNS)
     n_perm: int = param(1000, "spatial-null maps (smallest p 1 / (n_perm + 1))", minimum=0)
@@ -47,8 +51,12 @@ class NetworksParams(StageParams):
         "exclude", "voxels a spin cannot rotate: drop or keep fixed", choices=("exclude", "fixed")
     )
     alpha_assign: float = param(
-        0.05, "BH level of p_fdr for assigning an atom, in (0, 1)", minimum=0, maximum=1,
-        exclusive_minimum=True, exclusive_maximum=True,
+        0.05,
+        "BH level of p_fdr for assigning an atom, in (0, 1)",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
     )
     seed: int = param(0, "seed of the spatial null")
 

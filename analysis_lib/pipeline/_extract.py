@@ -29,9 +29,7 @@ class ExtractParams(StageParams):
 
     stage = "extract"
     model: str = param("minilm", "registered name, local folder or hub id")
-    stimulus: str = param(
-        "default-story", "default-story, alice, default-movie, or a file/folder"
-    )
+    stimulus: str = param("default-story", "default-story, alice, default-movie, or a file/folder")
     site: str | None = param(
         None, "hook site (default: the family's: ffn_out for LMs, attn_out else)", choices=SITES
     )
@@ -49,14 +47,17 @@ class ExtractParams(StageParams):
         False, "accept pickled (.bin) weights in a local folder; only for trusted sources"
     )
     tr: float | None = param(
-        None, "repetition time in s (files; overrides for named stimuli)", minimum=0,
+        None,
+        "repetition time in s (files; overrides for named stimuli)",
+        minimum=0,
         exclusive_minimum=True,
     )
     n_volumes: int | None = param(None, "number of fMRI volumes", minimum=1)
     t0: float | None = param(None, "time of the first volume in s")
     captions: str | None = param(None, "captions TSV (movies)")
-    fps: float | None = param(None, "frame rate of a frames folder", minimum=0,
-                              exclusive_minimum=True)
+    fps: float | None = param(
+        None, "frame rate of a frames folder", minimum=0, exclusive_minimum=True
+    )
     frames_per_tr: int | None = param(None, "frames sampled per TR (movies)", minimum=1)
 
     def check(self) -> None:
@@ -117,8 +118,18 @@ def extract(params: ExtractParams, *, cache: bool = False, progress: bool = Fals
     # options left at their defaults are not passed, so the extraction cache key of a
     # default run is the one ``cached_extract(model, stimulus, site=..., device=...)`` gives
     defaults = ExtractParams.defaults()
-    options = ("family", "context", "stride", "word_pooling", "hrf", "oversampling", "zscore",
-               "batch_size", "seed", "allow_unsafe_weights")
+    options = (
+        "family",
+        "context",
+        "stride",
+        "word_pooling",
+        "hrf",
+        "oversampling",
+        "zscore",
+        "batch_size",
+        "seed",
+        "allow_unsafe_weights",
+    )
     kwargs: dict[str, Any] = {
         k: getattr(params, k) for k in options if getattr(params, k) != defaults[k]
     }
@@ -130,7 +141,11 @@ def extract(params: ExtractParams, *, cache: bool = False, progress: bool = Fals
     ds = responses.to_dataset(name="responses")
     ds.attrs = {
         "title": "artificial-neuron responses on the fMRI clock",
-        **{k: responses.attrs[k] for k in ("model", "stimulus", "tr", "t0") if k in responses.attrs},
+        **{
+            k: responses.attrs[k]
+            for k in ("model", "stimulus", "tr", "t0")
+            if k in responses.attrs
+        },
         **stage_provenance(
             params,
             weights=str(responses.attrs.get("weights_sha256", "")),
