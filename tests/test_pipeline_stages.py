@@ -554,3 +554,32 @@ def test_params_are_frozen_dataclasses():
     for cls in pipeline.STAGES.values():
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
         cls()  # the defaults pass the checks
+
+
+def test_metrics_stage_and_cli(rng, tmp_path):
+    files, group = _gray_group(tmp_path, rng)
+    atoms = _atoms(np.random.default_rng(0), n_atoms=2)  # the atoms of _gray_group
+    loadings = np.where(rng.random((2, 40)) < 0.3, rng.standard_normal((2, 40)), 0.0)
+    decomposition = atoms.assign(
+        loadings=(("atom", "neuron"), loadings),
+        r2=(("neuron",), rng.random(40)),
+    ).assign_coords(layer=("neuron", np.repeat([0, 1], 20)))
+    decomposition_path = write_netcdf(decomposition, tmp_path / "atoms.nc")
+    params = NetworksParams(atlas="yeo7", n_perm=10)
+    corr = pipeline.networks(params, group, files)
+    corr_path = write_netcdf(corr, tmp_path / "networks.nc")
+    out = tmp_path / "metrics.nc"
+    argv = ["metrics", "--atoms", str(decomposition_path), "--group", str(group)]
+    assert main([*argv, "--networks", str(corr_path), "--out", str(out)]) == 0
+    result = read_netcdf(out)
+    assert result.attrs["stage"] == "metrics"
+    assert {"balance", "map_jaccard", "atoms_per_network"} <= set(result.data_vars)
+    assert int(result["atoms_per_network"].sum()) + result.attrs["n_unassigned"] == 2
+    # another threshold than the correspondence's, or other atoms: refused
+    with pytest.raises(ValueError, match=r"threshold 0\.05 differs"):
+        pipeline.metrics(
+            MetricsParams(threshold=0.05), decomposition, read_netcdf(group), corr, None
+        )
+    other = decomposition.assign(atoms=decomposition["atoms"] + 1.0)
+    with pytest.raises(ValueError, match="fitted on other atoms"):
+        pipeline.metrics(MetricsParams(), other, read_netcdf(group), corr, None)
