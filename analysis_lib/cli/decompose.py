@@ -33,6 +33,13 @@ HELP = "sparse dictionary learning of AN responses (atoms, loadings, R^2)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--responses", required=True, type=Path, help="input netCDF")
     add_params_arguments(parser, DecomposeParams)
+    parser.add_argument(  # the solver's former name
+        "--backend",
+        dest="solver",
+        choices=["auto", "torch", "spams", "sklearn"],
+        default=argparse.SUPPRESS,
+        help="former name of --solver",
+    )
     parser.add_argument("--variable", default=None, help="data variable (default responses)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--out", required=True, type=Path, help="output netCDF")
