@@ -1,7 +1,8 @@
 """End-to-end validation of the pipeline on the simulated phantoms (known ground truth).
 
-:func:`run_validation` runs extraction, decomposition, encoding, group maps and the
-network correspondence on ``phantom-story`` and on ``phantom-null`` (SIMULATED data, see
+:func:`run_validation` runs the pipeline's stages (:mod:`analysis_lib.pipeline`: extract,
+decompose, encode, group and networks, with their defaults except where noted) on
+``phantom-story`` and on ``phantom-null`` (SIMULATED data, see
 :mod:`analysis_lib.datasets.phantom`) and scores the result.
 
 Recovery
@@ -232,25 +233,23 @@ def truth_atlas(truth: xr.Dataset) -> xr.Dataset:
 def model_atoms(
     model: str, stimulus: str, n_atoms: int, alpha: float, seed: int, progress: bool
 ) -> tuple[xr.DataArray, dict]:
-    """Extract AN responses to ``stimulus`` and decompose them into ``n_atoms`` atoms."""
-    from .decomposition import SparseDictionary
-    from .extraction import extract
+    """Extract AN responses to ``stimulus`` and decompose them into ``n_atoms`` atoms.
 
-    responses = extract(model, stimulus, progress=progress)
-    sd = SparseDictionary(n_atoms=n_atoms, alpha=alpha, seed=seed, verbose=progress)
-    sd.fit(responses)
-    atoms = xr.DataArray(
-        sd.atoms_,
-        dims=("time", "atom"),
-        coords={"time": responses["time"].values, "atom": np.arange(n_atoms)},
-        name="atoms",
+    The extract and decompose stages (:mod:`analysis_lib.pipeline`) with their defaults,
+    except ``n_atoms``, ``alpha`` and ``seed``.
+    """
+    from .pipeline import DecomposeParams, ExtractParams, decompose, extract
+
+    responses = extract(ExtractParams(model=model, stimulus=stimulus), progress=progress)
+    ds = decompose(
+        DecomposeParams(n_atoms=n_atoms, alpha=alpha, seed=seed), responses, progress=progress
     )
     info = {
-        "n_neurons": int(responses.sizes["neuron"]),
-        "r2_median": float(np.nanmedian(sd.r2_)),
-        "subgroup_size_median": float(np.median((np.abs(sd.loadings_) > 0).sum(1))),
+        "n_neurons": int(ds.sizes["neuron"]),
+        "r2_median": float(np.nanmedian(ds["r2"].values)),
+        "subgroup_size_median": float(np.median(ds["subgroup_size"].values)),
     }
-    return atoms, info
+    return ds["atoms"], info
 
 
 def oracle_atoms(truth: xr.Dataset) -> xr.DataArray:
@@ -273,39 +272,32 @@ def group_maps(
     seed: int,
     progress: bool,
     options: dict | None = None,
-) -> tuple[xr.Dataset, xr.DataArray]:
-    """Fit every subject of ``dataset`` on ``atoms``; group maps and the subject betas.
+) -> tuple[xr.Dataset, list[xr.Dataset]]:
+    """Fit every subject of ``dataset`` on ``atoms``; group maps and the subject encodings.
 
-    ``seed`` seeds the sign flips; ``options`` are the dataset's (phantom) options.
+    The encode stage (no permutations, no cross-validation: only the betas enter the
+    group maps) and the group stage (:mod:`analysis_lib.pipeline`). ``seed`` seeds the
+    sign flips; ``options`` are the dataset's (phantom) options.
 
     Returns
     -------
     group : Dataset
-        :func:`~analysis_lib.encoding.group_encoding` of the subjects' betas.
-    betas : DataArray (subject, atom, voxel)
-        :func:`~analysis_lib.encoding.subject_maps`, for the network-level test.
+        Output of :func:`~analysis_lib.pipeline.group` on the subjects' betas.
+    encodings : list of Dataset
+        Output of :func:`~analysis_lib.pipeline.encode` per subject, for the network-level
+        test.
     """
     from . import datasets
-    from .encoding import fit_encoding, group_encoding, subject_maps
+    from .pipeline import EncodeParams, GroupParams, encode, group
 
     options = options or {}
-    results = []
-    for subject in datasets.subjects(dataset, **options):
-        bold = datasets.load(dataset, subject, **options)
-        results.append(
-            fit_encoding(
-                atoms,
-                bold,
-                n_perm=0,
-                cv=None,
-                seed=seed,
-                drift_model=DRIFT_MODEL,
-                high_pass=HIGH_PASS,
-                progress=False,
-            )
-        )
-    group = group_encoding(results, n_perm=n_perm_group, seed=seed, progress=progress)
-    return group, subject_maps(results)
+    params = EncodeParams(n_perm=0, cv=0, seed=seed, drift_model=DRIFT_MODEL, high_pass=HIGH_PASS)
+    results = [
+        encode(params, atoms, datasets.load(dataset, subject, **options))
+        for subject in datasets.subjects(dataset, **options)
+    ]
+    maps = group(GroupParams(n_perm=n_perm_group, seed=seed), results, progress=progress)
+    return maps, results
 
 
 def run_validation(
@@ -358,7 +350,8 @@ def run_validation(
     ``passed`` and details.
     """
     from . import datasets
-    from .networks import correspondence, load_atlas
+    from .networks import load_atlas
+    from .pipeline import NetworksParams, networks
 
     t0 = time.perf_counter()
     if phantom_seed is not None:
@@ -390,16 +383,14 @@ def run_validation(
             atlas = load_atlas(str(truth.attrs["atlas"]), like=group)
         else:
             atlas = truth_atlas(truth)
-        corr[kind] = correspondence(
-            group,
-            atlas,
-            threshold=threshold,
+        params = NetworksParams(
+            atlas=str(atlas.attrs.get("atlas", truth.attrs["atlas"])),
             correction=correction,
+            threshold=threshold,
             n_perm=n_perm,
             seed=seed,
-            subject_maps=betas,
-            progress=progress,
         )
+        corr[kind] = networks(params, group, betas, atlas=atlas, progress=progress)
     score = recovery_score(corr["story"], planted, b_min)
     p_null = corr["null"]["p"].values
     assigned_null = corr["null"]["assignment"].values != "none"

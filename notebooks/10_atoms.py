@@ -29,7 +29,7 @@
 model = "minilm"
 stimulus = "default-story"  # a name (python -m analysis_lib extract --help) or a file
 stimulus_options = {}  # e.g. {"tr": 1.5, "n_volumes": 300} for a file stimulus
-site = ""  # empty: the model family's default site (ffn_out for LMs, attn_out for VLMs)
+site = None  # None: the model family's default site (ffn_out for LMs, attn_out for VLMs)
 n_atoms = 64
 alpha = 0.1
 normalize = "unit"
@@ -47,20 +47,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from analysis_lib.decomposition import SparseDictionary, decomposition_dataset
-from analysis_lib.extraction import cached_extract
-from analysis_lib.io import read_netcdf, sha256_array, write_netcdf
+from analysis_lib import metrics
+from analysis_lib.io import read_netcdf, write_netcdf
+from analysis_lib.pipeline import DecomposeParams, ExtractParams, decompose, extract
 
+# every parameter is checked here, before any work starts
+extract_params = ExtractParams.from_mapping(
+    {"model": model, "stimulus": stimulus, "site": site, "device": device, **stimulus_options}
+)
+decompose_params = DecomposeParams(
+    n_atoms=n_atoms, alpha=alpha, normalize=normalize, seed=seed, device=device
+)
 out = Path(results_dir)
 out.mkdir(parents=True, exist_ok=True)
-responses = cached_extract(
-    model,
-    stimulus,
-    site=site or None,
-    device=device,
-    progress=False,
-    stimulus_kwargs=stimulus_options,
-)
+responses = extract(extract_params, cache=True)["responses"]
 print(
     f"{model}: {responses.sizes['neuron']:,} neurons at site(s) "
     f"{sorted(set(map(str, responses['site'].values)))}, {responses.sizes['time']} volumes "
@@ -72,22 +72,18 @@ print(
 #
 # Each neuron's response column $x$ is coded on $K$ unit-norm atoms $D$ by minimizing
 # $\tfrac12\lVert x - D a\rVert_2^2 + \alpha\lVert a\rVert_1$. Atoms are ordered by the
-# variance they explain.
+# variance they explain ({func}`analysis_lib.pipeline.decompose`).
 
 # %%
-params = {"n_atoms": n_atoms, "alpha": alpha, "normalize": normalize, "seed": seed}
-sd = SparseDictionary(
-    n_atoms=n_atoms, alpha=alpha, normalize=normalize, seed=seed, device=device, verbose=False
-).fit(responses)
-result = decomposition_dataset(sd, responses, params, sha256_array(responses.values))
-result.attrs.update(model=model, stimulus=stimulus, run_id=run_id)
+result = decompose(decompose_params, responses)
+result.attrs.update(run_id=run_id)
 write_netcdf(result, out / "atoms.nc")
 result = read_netcdf(out / "atoms.nc")
 summary = {
     "model": model,
     "n_neurons": int(result.sizes["neuron"]),
     "n_atoms": int(result.sizes["atom"]),
-    "iterations": int(sd.n_iter_),
+    "iterations": int(result.attrs["n_iter"]),
     "r2_median": float(np.nanmedian(result["r2"].values)),
     "subgroup_size_median": float(np.median(result["subgroup_size"].values)),
 }
@@ -118,17 +114,15 @@ fig.tight_layout()
 # The share of each atom's sub-group that comes from each layer.
 
 # %%
-members = np.abs(result["loadings"]) > 0
-layers = result["layer"].values
-table = np.stack([members.values[:, layers == layer].sum(1) for layer in np.unique(layers)], 1)
-share = table / np.maximum(table.sum(1, keepdims=True), 1)
+# share of each atom's sub-group per layer (analysis_lib.metrics.layer_distribution)
+share = metrics.layer_distribution(result["loadings"])
 fig, ax = plt.subplots(figsize=(8, 3.2))
 sns.heatmap(
-    share[:show].T,
+    share.isel(atom=slice(0, show)).values.T,
     cmap="viridis",
     ax=ax,
     cbar_kws={"label": "share of sub-group"},
-    yticklabels=np.unique(layers),
+    yticklabels=share["layer"].values,
     xticklabels=np.arange(show),
 )
 ax.set(xlabel="atom", ylabel="layer", title=f"layer distribution of AN sub-groups ({model})")

@@ -23,8 +23,12 @@
 model = ""  # label only
 atoms_path = "../results/dev/atoms/atoms.nc"
 dataset = "phantom-story"
-subjects = ["sub-01"]
+subjects = ["sub-01", "sub-02"]
 n_perm = 1000
+null = "shift"  # shift (circular shifts of the atoms) | phase (phase randomisation)
+noise_model = "ols"  # ols | ar1 (prewhitening)
+confounds = ""  # confound file of each subject, with {subject}; empty: none
+confounds_drop_first = 0
 cv = 5
 seed = 0
 device = "cpu"
@@ -41,12 +45,26 @@ import seaborn as sns
 import xarray as xr
 
 from analysis_lib import datasets
-from analysis_lib.encoding import fit_encoding
 from analysis_lib.io import read_netcdf, write_netcdf
+from analysis_lib.pipeline import EncodeParams, encode
+from analysis_lib.pipeline.params import subject_list
 
+# every parameter is checked here, before any work starts
+params = EncodeParams(
+    n_perm=n_perm,
+    null=null,
+    noise_model=noise_model,
+    confounds_drop_first=confounds_drop_first,
+    cv=cv,
+    seed=seed,
+    device=device,
+)
+subjects = subject_list(subjects)
+if confounds and "{subject}" not in confounds:
+    raise ValueError(f"confounds {confounds!r} must contain {{subject}} (one file per subject)")
 out = Path(results_dir)
 out.mkdir(parents=True, exist_ok=True)
-atoms = read_netcdf(atoms_path, variable="atoms")
+atoms = read_netcdf(atoms_path)
 fits = {}
 for subject in subjects:
     bold = datasets.load(dataset, subject)
@@ -54,10 +72,17 @@ for subject in subjects:
         f"{dataset} {subject}: {bold.sizes['voxel']:,} voxels x {bold.sizes['time']} volumes; "
         f"{atoms.sizes['atom']} atoms"
     )
-    enc = fit_encoding(atoms, bold, n_perm=n_perm, cv=cv, seed=seed, device=device, progress=False)
-    enc.attrs.update(
-        model=model, dataset=dataset, subject=subject, atoms_path=str(atoms_path), run_id=run_id
+    conf = [confounds.format(subject=subject)] if confounds else None
+    enc = encode(
+        params,
+        atoms,
+        bold,
+        conf,
+        subject=subject,
+        dataset=dataset,
+        paths={"atoms": atoms_path, "confounds": conf[0] if conf else None},
     )
+    enc.attrs.update({"run_id": run_id, **({"model": model} if model else {})})
     write_netcdf(enc, out / f"encoding_{subject}.nc")
     fits[subject] = enc
 

@@ -23,18 +23,18 @@
 # %% tags=["parameters"]
 model = "minilm"
 atoms_path = "../results/dev/atoms/atoms.nc"
-encodings = "../results/dev/encode/encoding_*.nc"  # a glob pattern
+encodings = "../results/dev/encode"  # folder of the encode run: encoding_<subject>.nc
+subjects = ["sub-01", "sub-02"]  # exactly the subjects to combine
 atlas = "cole-anticevic"
-correction = "uncorrected"  # fdr | fdr-param | fwe | uncorrected (see maps_from_group)
+correction = "uncorrected"  # uncorrected | fdr-param | fdr | fwe (see maps_from_group)
 threshold = 0.01  # voxel p threshold; the validated setting (`python -m analysis_lib validate`)
 n_perm = 1000  # sign-flip permutations of the group maps
-n_perm_networks = 5000  # spatial-null maps of the network correspondence; smallest p 1/(n + 1)
+n_perm_networks = 1000  # spatial-null maps of the network correspondence; smallest p 1/(n + 1)
 seed = 0
 results_dir = "../results/dev/group"
 run_id = "dev"
 
 # %%
-import glob
 import json
 from pathlib import Path
 
@@ -42,39 +42,41 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from analysis_lib import metrics
-from analysis_lib.encoding import group_encoding, subject_maps
 from analysis_lib.io import read_netcdf, write_netcdf
-from analysis_lib.networks import correspondence, load_atlas, maps_from_group, threshold_maps
+from analysis_lib.networks import load_atlas
+from analysis_lib.pipeline import (
+    GroupParams,
+    MetricsParams,
+    NetworksParams,
+    encoding_files,
+    group,
+    metrics,
+    networks,
+)
 
+# every parameter is checked here, before any work starts
+group_params = GroupParams(subjects=subjects, n_perm=n_perm, seed=seed)
+networks_params = NetworksParams(
+    atlas=atlas, correction=correction, threshold=threshold, n_perm=n_perm_networks, seed=seed
+)
+files = encoding_files(encodings, group_params.subjects)  # exactly these subjects
 out = Path(results_dir)
 out.mkdir(parents=True, exist_ok=True)
-files = sorted(glob.glob(encodings))
-if len(files) < 2:
-    raise FileNotFoundError(f"{encodings}: group maps need at least two subjects, found {files}")
 decomposition = read_netcdf(atoms_path)
-subjects = [read_netcdf(f) for f in files]  # read once: group maps and network-level test
-group = group_encoding(subjects, n_perm=n_perm, seed=seed, progress=False)
-group.attrs.update(model=model, subjects=len(files))
-write_netcdf(group, out / "group.nc")
+subject_results = [read_netcdf(f) for f in files]  # read once: group maps and network test
+maps = group(group_params, subject_results)
+maps.attrs.update(model=model, run_id=run_id)
+write_netcdf(maps, out / "group.nc")
 print(
-    f"{model}: {len(files)} subjects, {group.sizes['atom']} atoms, {group.sizes['voxel']:,} voxels"
+    f"{model}: {maps.attrs['n_subjects']} subjects ({', '.join(maps.attrs['subjects'])}), "
+    f"{maps.sizes['atom']} atoms, {maps.sizes['voxel']:,} voxels"
 )
 
 # %%
-atl = load_atlas(atlas, like=group)
+atl = load_atlas(atlas, like=maps)
 # each (atom, network) pair: spatial null and network-level group test of the subject betas
-corr = correspondence(
-    group,
-    atl,
-    threshold=threshold,
-    correction=correction,
-    n_perm=n_perm_networks,
-    seed=seed,
-    subject_maps=subject_maps(subjects),
-    progress=False,
-)
-corr.attrs.update(model=model, atlas=atlas)
+corr = networks(networks_params, maps, subject_results, atlas=atl)
+corr.attrs.update(model=model, run_id=run_id)
 write_netcdf(corr, out / "networks.nc")
 fig, ax = plt.subplots(figsize=(10, 4))
 sns.heatmap(
@@ -88,13 +90,9 @@ ax.set(xlabel="atom", ylabel="network", title=f"atom maps vs {atlas} networks ({
 fig.tight_layout()
 
 # %%
-# the same significance as the network correspondence above (see `maps_from_group`)
-maps, pvalues = maps_from_group(group, correction)
-significant = threshold_maps(maps, pvalues, threshold=threshold)
-summary = metrics.study_a_summary(decomposition["atoms"], maps, corr, decomposition)
-summary = summary.merge(metrics.redundancy_summary(significant, decomposition["loadings"], atl))
-counts = metrics.atoms_per_network(corr)
-summary.attrs.update(model=model, atlas=atlas)
+# thresholded as the network correspondence above (its recorded correction and threshold)
+summary = metrics(MetricsParams(), decomposition, maps, corr, atl)
+summary.attrs.update(model=model, atlas=atlas, run_id=run_id)
 write_netcdf(summary, out / "metrics.nc")
-write_netcdf(counts.rename("atoms_per_network"), out / "atoms_per_network.nc")
-print(json.dumps({k: float(v) for k, v in summary.data_vars.items()}, indent=1))
+write_netcdf(summary["atoms_per_network"], out / "atoms_per_network.nc")
+print(json.dumps({k: float(v) for k, v in summary.data_vars.items() if v.ndim == 0}, indent=1))

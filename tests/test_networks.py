@@ -357,6 +357,8 @@ def test_group_dataset_input_and_cli(tmp_path, gray):
             "20",
             "--correction",
             "fwe",
+            "--threshold",
+            "0.05",
             "--out",
             str(out),
         ]

@@ -31,7 +31,7 @@ def test_checks_name_the_parameter():
         ToyParams(alpha=0)
     with pytest.raises(ValueError, match="null must be one of"):
         ToyParams(null="spin")
-    with pytest.raises(ValueError, match="must be a number"):
+    with pytest.raises(ValueError, match=r"n_perm must be an integer, got .abc."):
         ToyParams(n_perm="abc")
 
 

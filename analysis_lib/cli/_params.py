@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 from ..pipeline.params import StageParams, field_meta
@@ -102,3 +104,33 @@ def params_from_args(
             values[f.name] = getattr(args, f.name)
     values.update(overrides)
     return cls(**values)
+
+
+def check_output(path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Refuse an output path that cannot be written, before any work starts.
+
+    Parameters
+    ----------
+    path : path-like
+        The output file.
+    option : str
+        The option that gave it (for the message).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is an existing folder, or a parent is an existing file.
+    """
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"{option} {out}: is an existing folder; give a file name")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{option} {out}: {parent} is a file, not a folder")
+            break
+    return out

@@ -1,8 +1,9 @@
 """Sparse dictionary learning of AN responses: X (time, neuron) ~ atoms @ loadings.
 
 Reads a responses netCDF (a DataArray ``responses`` with dims time and neuron, as written
-by the extraction stage), fits :class:`analysis_lib.decomposition.SparseDictionary` and
-writes, atomically, a Dataset with
+by the extraction stage), fits :class:`analysis_lib.decomposition.SparseDictionary` through
+:func:`analysis_lib.pipeline.decompose` (options: the fields of
+:class:`analysis_lib.pipeline.DecomposeParams`) and writes, atomically, a Dataset with
 
 * ``atoms`` (time, atom): temporal atoms, ordered by explained energy, unit norm;
 * ``loadings`` (atom, neuron): sparse loadings, every neuron coordinate of the input kept;
@@ -10,7 +11,7 @@ writes, atomically, a Dataset with
 * ``subgroup_size`` (atom): number of neurons with a non-zero loading on the atom;
 * ``objective`` (iteration): objective trace (last entry: exact final objective);
 
-with the parameters and provenance (input file hash) in the attributes.
+with the parameters and provenance (input hash) in the attributes.
 
 Example::
 
@@ -22,89 +23,56 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..pipeline import DecomposeParams
+from ._params import add_params_arguments, check_output, params_from_args
+
 NAME = "decompose"
 HELP = "sparse dictionary learning of AN responses (atoms, loadings, R^2)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--responses", required=True, type=Path, help="input netCDF")
-    parser.add_argument("--n-atoms", type=int, default=64, help="number of atoms K")
-    parser.add_argument("--alpha", type=float, default=0.1, help="L1 penalty (SPAMS lambda1)")
-    parser.add_argument(
-        "--normalize",
-        choices=["unit", "zscore", "none"],
-        default="unit",
-        help="column scaling before fitting (unit = unit L2 norm)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", choices=["auto", "torch", "spams", "sklearn"], default="auto")
-    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
-    parser.add_argument(
-        "--max-iter", type=int, default=200, help="maximum passes (epochs + L-BFGS evaluations)"
-    )
-    parser.add_argument("--tol", type=float, default=1e-4, help="relative objective change")
-    parser.add_argument(
-        "--refine",
-        choices=["lbfgs", "none"],
-        default="lbfgs",
-        help="torch solver: L-BFGS refinement of the atoms after block coordinate descent",
+    add_params_arguments(parser, DecomposeParams)
+    parser.add_argument(  # the solver's former name
+        "--backend",
+        dest="solver",
+        choices=["auto", "torch", "spams", "sklearn"],
+        default=argparse.SUPPRESS,
+        help="former name of --solver",
     )
     parser.add_argument("--variable", default=None, help="data variable (default responses)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--out", required=True, type=Path, help="output netCDF")
 
 
-def _load_responses(path: Path, variable: str | None):
-    from ..io import read_netcdf
-
-    ds = read_netcdf(path)
-    if variable is None:
-        if "responses" in ds:
-            variable = "responses"
-        elif len(ds.data_vars) == 1:
-            variable = next(iter(ds.data_vars))
-        else:
-            raise ValueError(
-                f"{path}: no variable 'responses'; pass --variable (it holds "
-                f"{sorted(ds.data_vars)})"
-            )
-    if variable not in ds:
-        raise ValueError(f"{path}: has no variable {variable!r}; it holds {sorted(ds.data_vars)}")
-    da = ds[variable]
-    if set(da.dims) != {"time", "neuron"}:
-        raise ValueError(f"{path}: {variable!r} has dims {da.dims}, expected (time, neuron)")
-    return da.transpose("time", "neuron")
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..decomposition import SparseDictionary, as_time_by_neuron, decomposition_dataset
-    from ..io import sha256_file, write_netcdf
+    from ..io import read_netcdf, write_netcdf
+    from ..pipeline import decompose
 
-    da = _load_responses(args.responses, args.variable)
-    as_time_by_neuron(da, name=str(args.responses))  # errors name the file
-    params = {
-        "n_atoms": args.n_atoms,
-        "alpha": args.alpha,
-        "normalize": args.normalize,
-        "seed": args.seed,
-        "backend": args.backend,
-        "device": args.device,
-        "max_iter": args.max_iter,
-        "tol": args.tol,
-        "refine": args.refine,
-    }
-    model = SparseDictionary(**params, verbose=not args.quiet)
-    try:
-        model.fit(da)
-    except ValueError as exc:
-        raise ValueError(f"{args.responses}: {exc}") from exc
-    if model.n_constant_:
-        print(f"{model.n_constant_} constant neuron(s) excluded (zero loadings)")
-    ds = decomposition_dataset(model, da, params, sha256_file(args.responses))
-    write_netcdf(ds, args.out)
+    params = params_from_args(DecomposeParams, args)
+    out = check_output(args.out)
+    ds = read_netcdf(args.responses)
+    if args.variable is not None:
+        if args.variable not in ds:
+            raise ValueError(
+                f"{args.responses}: has no variable {args.variable!r}; it holds "
+                f"{sorted(ds.data_vars)}"
+            )
+        ds = ds[args.variable]
+    elif "responses" not in ds and len(ds.data_vars) > 1:
+        raise ValueError(
+            f"{args.responses}: no variable 'responses'; pass --variable (it holds "
+            f"{sorted(ds.data_vars)})"
+        )
+    result = decompose(
+        params, ds, name=str(args.responses), path=str(args.responses), progress=not args.quiet
+    )
+    if result.attrs["n_constant_neurons"]:
+        print(f"{result.attrs['n_constant_neurons']} constant neuron(s) excluded (zero loadings)")
+    write_netcdf(result, out)
     print(
-        f"wrote {args.out}: {args.n_atoms} atoms x {da.sizes['neuron']} neurons, "
-        f"objective {model.objective_[-1]:.6g}, {model.n_iter_} passes "
-        f"({model.n_refine_} of them L-BFGS evaluations)"
+        f"wrote {out}: {params.n_atoms} atoms x {result.sizes['neuron']} neurons, "
+        f"objective {float(result['objective'].values[-1]):.6g}, {result.attrs['n_iter']} "
+        f"passes ({result.attrs['n_refine']} of them L-BFGS evaluations)"
     )
     return 0

@@ -1,5 +1,8 @@
 """Fit the voxel-wise encoding model of one subject: atoms as fixed regressors of BOLD.
 
+The options are the fields of :class:`analysis_lib.pipeline.EncodeParams`; the work is
+:func:`analysis_lib.pipeline.encode` (which refuses a subject with no fitted voxel).
+
 Examples::
 
     python -m analysis_lib encode --atoms atoms.nc --dataset alice --subject s01 \\
@@ -13,6 +16,9 @@ The output netCDF holds beta, tstat, pvalue_param, pvalue_perm, pvalue_fwe, qval
 from __future__ import annotations
 
 import argparse
+
+from ..pipeline import EncodeParams
+from ._params import add_params_arguments, check_output, params_from_args
 
 NAME = "encode"
 HELP = "voxel-wise encoding of atoms with permutation inference (one subject)"
@@ -31,20 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="confound file (txt/tsv/csv, one row per volume); repeatable",
     )
-    parser.add_argument(
-        "--confounds-drop-first",
-        type=int,
-        default=0,
-        metavar="N",
-        help="drop the first N rows of every confound file (volumes discarded from the BOLD)",
-    )
-    parser.add_argument("--n-perm", type=int, default=1000, help="null surrogates (0: none)")
-    parser.add_argument("--null", choices=("shift", "phase"), default="shift")
-    parser.add_argument("--noise-model", choices=("ols", "ar1"), default="ols")
-    parser.add_argument("--cv", type=int, default=5, help="outer CV folds (0: skip)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--chunk-size", type=int, default=None, help="voxels per chunk")
+    add_params_arguments(parser, EncodeParams)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--out", required=True, help="output netCDF (written atomically)")
 
@@ -61,43 +54,43 @@ def _read_array(path: str, variable: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..encoding import fit_encoding
-    from ..io import write_netcdf
+    from ..io import read_netcdf, write_netcdf
+    from ..pipeline import encode
 
-    atoms = _read_array(args.atoms, "atoms")
+    params = params_from_args(EncodeParams, args)
+    out = check_output(args.out)
+    if args.dataset and not args.subject:
+        raise ValueError("--dataset needs --subject")
+    atoms = read_netcdf(args.atoms)
+    if "atoms" not in atoms:
+        atoms = _read_array(args.atoms, "atoms")
     if args.dataset:
-        if not args.subject:
-            raise ValueError("--dataset needs --subject")
         from .. import datasets
 
         bold = datasets.load(args.dataset, args.subject)
     else:
         bold = _read_array(args.bold, "bold")
-    from ..encoding.inputs import read_confounds
-
-    confounds = [read_confounds(p, drop_first=args.confounds_drop_first) for p in args.confounds]
+    source = args.bold or f"{args.dataset}:{args.subject}"
     try:
-        result = fit_encoding(
+        result = encode(
+            params,
             atoms,
             bold,
-            confounds or None,
-            n_perm=args.n_perm,
-            cv=args.cv or None,
-            seed=args.seed,
-            device=args.device,
-            null=args.null,
-            noise_model=args.noise_model,
-            chunk_size=args.chunk_size,
+            args.confounds,
+            subject=args.subject,
+            dataset=args.dataset,
+            paths={
+                "atoms": args.atoms,
+                "bold": args.bold,
+                "confounds": ",".join(args.confounds) or None,
+            },
             progress=not args.quiet,
         )
     except ValueError as exc:
-        source = args.bold or f"{args.dataset}/{args.subject}"
         raise ValueError(f"atoms {args.atoms} with BOLD {source}: {exc}") from exc
-    result.attrs["atoms_file"] = str(args.atoms)
-    result.attrs["bold_source"] = args.bold or f"{args.dataset}:{args.subject}"
-    write_netcdf(result, args.out)
+    write_netcdf(result, out)
     print(
-        f"wrote {args.out}: {result.sizes['atom']} atoms x {result.sizes['voxel']} voxels "
+        f"wrote {out}: {result.sizes['atom']} atoms x {result.sizes['voxel']} voxels "
         f"({result.attrs['n_voxels_fitted']} fitted, {result.attrs['n_voxels_nan']} NaN, "
         f"{result.attrs['n_voxels_constant']} constant)"
     )

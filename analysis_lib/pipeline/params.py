@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..io import provenance
 
@@ -42,6 +46,7 @@ def param(
     minimum: float | None = None,
     maximum: float | None = None,
     exclusive_minimum: bool = False,
+    exclusive_maximum: bool = False,
     cli: bool = True,
 ) -> Any:
     """Declare one stage parameter (a dataclass field with its help and constraints).
@@ -58,6 +63,8 @@ def param(
         Inclusive bounds of a numeric value (``None`` values are always allowed).
     exclusive_minimum : bool, default False
         Make ``minimum`` exclusive (a value must be strictly greater).
+    exclusive_maximum : bool, default False
+        Make ``maximum`` exclusive (a value must be strictly smaller).
     cli : bool, default True
         Whether the CLI exposes this field as an option.
 
@@ -74,6 +81,7 @@ def param(
         "minimum": minimum,
         "maximum": maximum,
         "exclusive_minimum": exclusive_minimum,
+        "exclusive_maximum": exclusive_maximum,
         "cli": cli,
     }
     return dataclasses.field(default=default, metadata={_META: meta})
@@ -89,6 +97,62 @@ def _type_of(cls: type, field: dataclasses.Field) -> Any:
     return hints.get(field.name, field.type)
 
 
+_KIND = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _coerce(value: Any, tp: Any) -> tuple[bool, Any, str]:
+    """Check ``value`` against the annotation ``tp``.
+
+    Returns (ok, value, expected): ``value`` converted where the conversion loses nothing
+    (lists to tuples, NumPy scalars to Python ones, integers to floats for float fields),
+    and a description of what was expected for the error message.
+    """
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return True, None, "None"
+        expected = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            ok, out, what = _coerce(value, arg)
+            if ok:
+                return True, out, what
+            expected.append(what)
+        return False, value, " or ".join(expected + ["None"] * (type(None) in args))
+    if origin is tuple:
+        inner = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        item = inner[0] if inner else Any
+        what = f"a list of {getattr(item, '__name__', 'values')}"
+        if isinstance(value, list):
+            value = tuple(value)
+        if not isinstance(value, tuple):
+            return False, value, what
+        out = []
+        for v in value:
+            ok, v2, _ = _coerce(v, item)
+            if not ok:
+                return False, value, what
+            out.append(v2)
+        return True, tuple(out), what
+    if tp is bool:
+        if isinstance(value, (bool, np.bool_)):
+            return True, bool(value), _KIND[bool]
+        return False, value, _KIND[bool]
+    if tp is int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return True, int(value), _KIND[int]
+        return False, value, _KIND[int]
+    if tp is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return True, float(value), _KIND[float]
+        return False, value, _KIND[float]
+    if tp is str:
+        return isinstance(value, str), value, _KIND[str]
+    return True, value, "any"
+
+
 @dataclasses.dataclass(frozen=True)
 class StageParams:
     """Base of every stage's parameters: frozen, checked on creation, JSON-serialisable.
@@ -102,14 +166,24 @@ class StageParams:
     stage: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, list):
-                object.__setattr__(self, f.name, tuple(value))
+            ok, value, expected = _coerce(value, hints.get(f.name, Any))
+            if not ok:
+                raise ValueError(
+                    f"{self.stage or type(self).__name__}: {f.name} must be {expected}, "
+                    f"got {value!r}"
+                )
+            object.__setattr__(self, f.name, value)
         self.check()
 
     def check(self) -> None:
-        """Raise ValueError naming the parameter when a value is outside its constraints."""
+        """Raise ValueError naming the parameter when a value is outside its constraints.
+
+        Types are checked before (on creation, against the annotations): a string where a
+        number or a list is expected fails with the parameter's name.
+        """
         for f in dataclasses.fields(self):
             meta = field_meta(f)
             value = getattr(self, f.name)
@@ -127,8 +201,11 @@ class StageParams:
                     raise ValueError(f"{name} must be > {lo}, got {value!r}")
                 if not meta.get("exclusive_minimum") and not value >= lo:
                     raise ValueError(f"{name} must be >= {lo}, got {value!r}")
-            if hi is not None and not value <= hi:
-                raise ValueError(f"{name} must be <= {hi}, got {value!r}")
+            if hi is not None:
+                if meta.get("exclusive_maximum") and not value < hi:
+                    raise ValueError(f"{name} must be < {hi}, got {value!r}")
+                if not meta.get("exclusive_maximum") and not value <= hi:
+                    raise ValueError(f"{name} must be <= {hi}, got {value!r}")
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -174,7 +251,9 @@ class StageParams:
         return dataclasses.replace(self, **changes)
 
 
-def stage_provenance(params: StageParams, **inputs: str) -> dict[str, str]:
+def stage_provenance(
+    params: StageParams, *, paths: Mapping[str, Any] | None = None, **inputs: str
+) -> dict[str, str]:
     """Provenance attrs of a stage's result: one schema for every stage.
 
     Parameters
@@ -182,15 +261,55 @@ def stage_provenance(params: StageParams, **inputs: str) -> dict[str, str]:
     params : StageParams
         The stage's parameters; stored as sorted JSON under ``params``, and the stage name
         under ``stage``.
+    paths : mapping, optional
+        Named paths of the input files (``None`` values are left out), stored as
+        ``input_<name>_path``.
     **inputs : str
         Named SHA-256 digests of the inputs, stored as ``input_<name>_sha256``.
 
     Returns
     -------
     dict
-        ``stage``, ``analysis_lib_version``, ``params`` and ``input_<name>_sha256`` keys,
-        ready to merge into an xarray object's ``attrs``.
+        ``stage``, ``analysis_lib_version``, ``params``, ``input_<name>_sha256`` and
+        ``input_<name>_path`` keys, ready to merge into an xarray object's ``attrs``.
     """
     attrs = {"stage": params.stage}
     attrs.update(provenance(params.as_dict(), **inputs))
+    for name, path in (paths or {}).items():
+        if path is not None:
+            attrs[f"input_{name}_path"] = str(path)
     return attrs
+
+
+def subject_list(value: Any, *, minimum: int = 1, name: str = "subjects") -> list[str]:
+    """Check a list of subject ids (a notebook or grid parameter) before any work starts.
+
+    Parameters
+    ----------
+    value : list of str
+        The subject ids.
+    minimum : int
+        Fewest subjects allowed.
+    name : str
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        Not a list of strings (e.g. one string ``"sub-01"``, whose letters would be read
+        as subjects), fewer than ``minimum`` ids, or an id twice.
+    """
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list of subject ids, got {value!r}")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{name} must be a list of subject ids (strings), got {value!r}")
+    if len(value) < minimum:
+        raise ValueError(f"{name} must name at least {minimum} subject(s), got {list(value)}")
+    twice = sorted({v for v in value if list(value).count(v) > 1})
+    if twice:
+        raise ValueError(f"{name} lists {twice} more than once")
+    return list(value)

@@ -66,7 +66,7 @@ def key(m: str) -> str:
 # %%
 info = pd.DataFrame(
     {
-        "subjects": [int(group[m].attrs.get("subjects", 0)) for m in models],
+        "subjects": [int(group[m].attrs["n_subjects"]) for m in models],
         "grayordinates": [group[m].sizes["voxel"] for m in models],
         "atoms": [group[m].sizes["atom"] for m in models],
         "correction": params["correction"],

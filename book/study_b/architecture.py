@@ -47,6 +47,8 @@
 
 # %% tags=["remove-cell"]
 # %matplotlib inline
+import json
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -55,10 +57,9 @@ import xarray as xr
 from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
-from analysis_lib.decomposition import SparseDictionary
-from analysis_lib.extraction import cached_extract
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
+from analysis_lib.pipeline import DecomposeParams, ExtractParams, decompose, extract
 from analysis_lib.results import MODEL_LABELS as LABEL
 from analysis_lib.results import available_models, has_run, read_group, read_r_cv, run_dir
 
@@ -78,23 +79,26 @@ def key(model: str) -> str:
 
 
 def joint_loadings(model: str) -> xr.DataArray:
-    """Loadings of one dictionary fitted on attn_out and cross_attn_out together."""
-    params = read_netcdf(run_dir("study-b-atoms", model) / "atoms.nc").attrs
+    """Loadings of one dictionary fitted on attn_out and cross_attn_out together.
+
+    The extract stage at each site (cached), and the decompose stage with the grid run's
+    parameters on the neurons of both sites.
+    """
+    recorded = json.loads(
+        read_netcdf(run_dir("study-b-atoms", model) / "atoms.nc").attrs["params"]
+    )
     parts = [
-        cached_extract(model, "default-movie", site=s, device="cpu", progress=False)
+        extract(ExtractParams(model=model, stimulus="default-movie", site=s), cache=True)[
+            "responses"
+        ]
         for s in ("attn_out", "cross_attn_out")
     ]
     joint = xr.concat(parts, "neuron").assign_coords(
         neuron=np.arange(sum(p.sizes["neuron"] for p in parts))
     )
-    n_atoms = int(res[model]["atoms"].sizes["atom"])
-    sd = SparseDictionary(
-        n_atoms=n_atoms, alpha=float(params.get("alpha", 0.1)), seed=0, verbose=False
-    ).fit(joint)
-    coords = {c: ("neuron", joint[c].values) for c in ("layer", "unit", "site", "branch")}
-    return xr.DataArray(
-        sd.loadings_, dims=("atom", "neuron"), coords={"atom": np.arange(n_atoms), **coords}
-    )
+    fields = set(DecomposeParams.defaults())
+    params = DecomposeParams.from_mapping({k: v for k, v in recorded.items() if k in fields})
+    return decompose(params, joint)["loadings"]
 
 
 loadings = {LABEL[m]: res[m]["atoms"]["loadings"] for m in models}

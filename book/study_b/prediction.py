@@ -48,9 +48,9 @@ import xarray as xr
 from myst_nb import glue as myst_glue
 
 from analysis_lib import datasets, metrics
-from analysis_lib.encoding import fit_encoding
 from analysis_lib.io import read_netcdf
 from analysis_lib.networks import load_atlas
+from analysis_lib.pipeline import EncodeParams, encode
 from analysis_lib.plotting import plot_surface_map
 from analysis_lib.results import MODEL_LABELS as LABEL
 from analysis_lib.results import PAIR_LABELS as FAMILY
@@ -83,10 +83,9 @@ atlas = load_atlas("cole-anticevic", like=first)
 truth = datasets.ground_truth("phantom-movie")
 oracle = oracle_atoms(truth)
 subjects = datasets.subjects("phantom-movie")[:N_REF]
-r_oracle = [
-    fit_encoding(oracle, datasets.load("phantom-movie", s), n_perm=0, cv=5, progress=False)["r_cv"]
-    for s in subjects
-]
+# the encode stage with the grid's cross-validation (no permutations: only r_cv is used)
+reference = EncodeParams(n_perm=0, cv=5)
+r_oracle = [encode(reference, oracle, datasets.load("phantom-movie", s))["r_cv"] for s in subjects]
 r_oracle = xr.concat(r_oracle, "subject").assign_coords(subject=subjects)
 rows = []
 for name, r in [("planted features", r_oracle)] + [(m, read_r_cv(m)) for m in models]:
