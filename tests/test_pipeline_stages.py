@@ -530,13 +530,14 @@ def test_notebook_parameters_are_checked_before_work():
 
 
 def test_notebook_refuses_a_string_subject_list(tmp_path):
-    """Item 12, end to end: the notebook fails at its parameter check."""
+    """Item 12, end to end: refused before work starts (the runner checks the declared
+    types first; the notebook's own check is the second line of defence)."""
     import papermill
 
     from analysis_lib.runner import execute_notebook
 
     out = tmp_path / "enc.ipynb"
-    with pytest.raises(papermill.PapermillExecutionError, match="subjects must be a list"):
+    with pytest.raises((papermill.PapermillExecutionError, ValueError), match="must be a list"):
         execute_notebook(
             ROOT / "notebooks" / "11_encode.py",
             out,
