@@ -253,8 +253,9 @@ def _text_forward(loaded: LoadedModel):
     """Callable ``(input_ids, attention_mask) -> None`` running the text part of a model."""
     family = loaded.family.name
     module = loaded.module
-    if family == "llama":
-        base = getattr(module, "model", module)  # skip the LM head (not a neuron site)
+    if family == "llama" or (loaded.family.causal and hasattr(module, "model")):
+        # decoder-only LMs (Llama, and families added like it): skip the LM head
+        base = getattr(module, "model", module)
         return lambda ids, mask: base(input_ids=ids, attention_mask=mask, use_cache=False)
     if family == "clip":
         return lambda ids, mask: module.text_model(input_ids=ids, attention_mask=mask)

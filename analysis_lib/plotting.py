@@ -532,6 +532,7 @@ def view_surface_map(
     fill: str | None = "nearest",
     surface: str = "inflated",
     gap: float = 8.0,
+    plotly_src: str | None = None,
 ):
     """Interactive 3-D view of one grayordinate map on both fsLR-32k hemispheres.
 
@@ -553,6 +554,10 @@ def view_surface_map(
     surface : {"inflated", "very_inflated", "midthickness"}
     gap : float
         Distance between the hemispheres (mm).
+    plotly_src : str, optional
+        URL of nilearn's plotly bundle (``nilearn/_assets/js/plotly-gl3d-latest.min.js``)
+        to load instead of embedding its 3.8 MB in the viewer: a page that serves the file
+        itself (the book, from ``_static``) then carries only the map.
 
     Returns
     -------
@@ -583,4 +588,22 @@ def view_surface_map(
     )
     # nilearn's page links a favicon on GitHub: the only remote request of the viewer
     view.html = re.sub(r"<link[^>]*rel=.icon.[^>]*>", "", view.html, flags=re.S)
+    if plotly_src is not None:
+        view.html = _reference_plotly(view.html, plotly_src)
     return view
+
+
+def _reference_plotly(html: str, src: str) -> str:
+    """Replace the embedded plotly bundle of a nilearn viewer by ``<script src=src>``."""
+    import nilearn
+
+    bundle_path = Path(nilearn.__file__).parent / "_assets" / "js" / "plotly-gl3d-latest.min.js"
+    bundle = bundle_path.read_text(encoding="utf-8").strip()
+    start = html.find(bundle[:500])
+    end = html.find(bundle[-500:], start) + 500 if start >= 0 else -1
+    opening = html.rfind("<script", 0, start) if start >= 0 else -1
+    closing = html.find("</script>", end) if end >= 500 else -1
+    if min(start, opening, closing) < 0:
+        raise ValueError(f"nilearn's viewer does not embed {bundle_path.name} as expected")
+    tag = f'<script src="{src}"></script>'
+    return html[:opening] + tag + html[closing + len("</script>") :]

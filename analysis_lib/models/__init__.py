@@ -23,8 +23,9 @@ Kinds of registered models:
 
 ``offline``
     Pretrained weights installed with the package's dependencies: ``minilm``
-    (all-MiniLM-L6-v2, BERT architecture, safetensors) and ``smollm2``
-    (SmolLM2-135M-Instruct, Llama architecture, GGUF Q4_1 dequantised to float32).
+    (all-MiniLM-L6-v2, BERT architecture, safetensors: a sentence-embedding fine-tune of
+    MiniLM, not a plain masked language model) and ``smollm2`` (SmolLM2-135M-Instruct, the
+    instruction-tuned model, Llama architecture, 4-bit GGUF Q4_1 de-quantised to float32).
 ``hub``
     Real checkpoints that must already be on disk (this project never downloads at run
     time): ``bert-base-uncased``, ``llama-1-7b``, ``llama-2-7b``, ``llama-3-8b``,

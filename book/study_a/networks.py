@@ -16,7 +16,7 @@
 # Each model's 64 atoms were fitted as fixed regressors to every grayordinate of eight
 # **simulated** subjects (`phantom-story`, see the {doc}`overview`), and the subjects'
 # betas combined into group maps (notebooks `11_encode.py` and `12_group.py`, executed runs
-# under *Runs*). This chapter shows the group maps of a few atoms per model, their overlap
+# in the appendix). This chapter shows the group maps of a few atoms per model, their overlap
 # with the networks of the Cole-Anticevic partition, the atoms' assignments, and, because
 # the data are simulated, whether the pipeline recovered the structure that was planted.
 
@@ -116,7 +116,7 @@ for m in models:
     # the same voxel threshold as the correspondence: colour only what enters the Dice
     stat, pvals = maps_from_group(group[m], params["correction"])
     significant = threshold_maps(stat, pvals, threshold=params["threshold"])
-    thresholded[m] = stat.where(significant != 0, 0.0)  # kept for the 3-D viewer below
+    thresholded[m] = stat.where(significant != 0, 0.0)
     for a in shown[m]:
         t = thresholded[m].sel(atom=a)
         sig = corr[m]["n_significant"].sel(atom=a).item()
@@ -135,23 +135,9 @@ for m in models:
 # %% [markdown]
 # ### Explore one map in 3-D
 #
-# Drag to rotate, scroll to zoom: the first atom drawn above, on both inflated hemispheres
-# ({func}`analysis_lib.plotting.view_surface_map`, a nilearn viewer embedded in the page).
-# In a notebook, the same call shows any atom of any model.
-
-# %%
-first = next(((m, shown[m][0]) for m in models if shown[m]), None)
-if first is None:
-    print("no atom map has a significant grayordinate: nothing to explore")
-    viewer = None
-else:
-    m, a = first
-    viewer = plotting.view_surface_map(
-        thresholded[m].sel(atom=a),
-        title=f"{m}, atom {a}: group t",
-        threshold=1e-6,
-    )
-viewer
+# The first atom drawn above can be rotated and zoomed on its own page, {doc}`viewer_3d`
+# (the interactive viewer carries the whole surface mesh, a few megabytes, so it is kept
+# off this chapter); the static views above show the same map.
 
 # %% [markdown]
 # ## Overlap with networks
@@ -295,8 +281,15 @@ expressible.round(3)
 # network level, BH-corrected); the dashed line is the $|B| = 0.3$ cut that defines planted atoms.
 
 # %%
-fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models), 3.4), sharey=True)
-for ax, m in zip(np.atleast_1d(axes), models, strict=True):
+ncols = min(2, len(models))
+nrows = -(-len(models) // ncols)
+fig, axes = plt.subplots(
+    nrows, ncols, figsize=(4.8 * ncols, 3.4 * nrows), sharex=True, sharey=True, squeeze=False
+)
+for ax in axes.flat[len(models) :]:
+    ax.set_visible(False)
+axes = axes.flat[: len(models)]
+for ax, m in zip(axes, models, strict=True):
     b = planted[m].sel(network=driven)
     dice = corr[m]["dice"].sel(network=driven)
     q = corr[m]["p_fdr"].sel(network=driven)
@@ -316,14 +309,15 @@ for ax, m in zip(np.atleast_1d(axes), models, strict=True):
         palette={False: "0.6", True: "tab:orange"},
         s=14,
         ax=ax,
-        legend=ax is np.atleast_1d(axes)[0],
+        legend=ax is axes[0],
     )
     ax.axvline(0.3, color="0.3", ls="--", lw=0.8)
     ax.set(
         xlabel="planted effect |B| (network signal units)",
         title=f"{m} ({weights[m]})",
     )
-np.atleast_1d(axes)[0].set_ylabel("Dice overlap (0-1)")
+for ax in axes[::ncols]:
+    ax.set_ylabel("Dice overlap (0-1)")
 fig.tight_layout()
 
 # %% [markdown]

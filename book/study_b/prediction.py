@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from myst_nb import glue as myst_glue
+from scipy.stats import binomtest
 
 from analysis_lib import datasets, metrics
 from analysis_lib.io import read_netcdf
@@ -133,10 +134,14 @@ sel = table[table.network.isin(NETWORKS) & (table.model != "planted features")].
 sel["family"] = sel.model.map(FAMILY)
 sel["weights"] = np.where(sel.model.str.endswith("-trained"), "trained", "untrained")
 families = list(dict.fromkeys(sel.family))
+ncols = min(3, len(families))
+nrows = -(-len(families) // ncols)
 fig, axes = plt.subplots(
-    1, len(families), figsize=(3.6 * len(families), 3.6), sharey=True, squeeze=False
+    nrows, ncols, figsize=(3.5 * ncols, 3.4 * nrows), sharex=True, sharey=True, squeeze=False
 )
-for ax, fam in zip(axes[0], families, strict=True):
+for ax in axes.flat[len(families) :]:
+    ax.set_visible(False)
+for ax, fam in zip(axes.flat, families, strict=True):
     d = sel[sel.family == fam]
     x = np.arange(len(NETWORKS))
     for j, (w, color) in enumerate([("untrained", "0.6"), ("trained", "tab:blue")]):
@@ -147,8 +152,9 @@ for ax, fam in zip(axes[0], families, strict=True):
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(x, NETWORKS, rotation=40, ha="right")
     ax.set_title(fam)
-axes[0, 0].set_ylabel(r"mean cross-validated $r$ in network")
-axes[0, -1].legend(fontsize=8, loc="upper right")
+for ax in axes[:, 0]:
+    ax.set_ylabel(r"mean cross-validated $r$ in network")
+axes.flat[0].legend(fontsize=8, loc="upper right")
 fig.suptitle("Held-out prediction of simulated BOLD (phantom-movie), mean $\\pm$ s.e.m.")
 fig.tight_layout()
 
@@ -180,9 +186,14 @@ if "trained" in wide and "untrained" in wide:
     gain = (wide["trained"] - wide["untrained"]).dropna()
     glue("sb_pred_n_gain", int((gain > 0).sum()), display=False)
     glue("sb_pred_n_pairs", int(gain.size), display=False)
+    ties = int((gain == 0).sum())
+    n_sign = int(gain.size) - ties
+    sign_p = binomtest(int((gain > 0).sum()), n_sign, 0.5).pvalue if n_sign else float("nan")
+    glue("sb_pred_sign_p", float(sign_p), display=False)
 else:
     glue("sb_pred_n_gain", 0, display=False)
     glue("sb_pred_n_pairs", 0, display=False)
+    glue("sb_pred_sign_p", float("nan"), display=False)
 
 # %% [markdown]
 # For CLIP, the untrained twin reaches $\bar r$ = {glue:text}`sb_pred_clip_visual1:.3f`
@@ -190,7 +201,10 @@ else:
 # {glue:text}`sb_pred_clip_trained_visual1:.3f` and
 # {glue:text}`sb_pred_clip_trained_language:.3f`. Over all model families and the
 # networks above, the trained twin predicts better than the untrained one in
-# {glue:text}`sb_pred_n_gain` of {glue:text}`sb_pred_n_pairs` (family, network) pairs.
+# {glue:text}`sb_pred_n_gain` of {glue:text}`sb_pred_n_pairs` (family, network) pairs; a
+# two-sided sign test of that count against a coin flip gives $p$ =
+# {glue:text}`sb_pred_sign_p:.3f` (and the pairs share subjects and stimuli, so they are not
+# independent: read this p value as optimistic).
 # Random weights are not a null model of *no* prediction: a random transformer still
 # transforms its input (luminance, motion and caption onsets pass through the
 # attention outputs), which is why untrained networks are the standard control of

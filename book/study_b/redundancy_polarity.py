@@ -51,6 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import Markdown, display
 from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
@@ -196,7 +197,14 @@ for m in models:
     )
     for c in ("positive", "negative"):
         glue(f"sb_pol_{key(m)}_n_{c}", int(classes.get(c, 0)), display=False)
-    glue(f"sb_pol_{key(m)}_center_difference", float(opp["center_difference"]), display=False)
+    diff = float(opp["center_difference"])
+    glue(
+        f"sb_pol_{key(m)}_center_difference_text",
+        f"{diff:.3f} layers"
+        if np.isfinite(diff)
+        else "undefined: the model has no sub-group of one of the two classes",
+        display=False,
+    )
     if m == show[-1]:
         shown_pol = pol
 counts = pd.DataFrame(pol_rows).set_index("model")
@@ -222,14 +230,23 @@ fig.tight_layout()
 # model has no sub-group of one class).
 
 # %% tags=["remove-input"]
-pd.DataFrame(trend_rows).style.format(precision=3, na_rep="-").hide(axis="index")
+trends = pd.DataFrame(trend_rows)
+if trends.drop(columns="model").isna().all(axis=None):
+    display(
+        Markdown(
+            "*No model has both positive and negative sub-groups in this build, so no layer "
+            "trend of opposite-sign sub-groups can be compared (every entry would be empty).*"
+        )
+    )
+else:
+    display(trends.style.format(precision=3, na_rep="-").hide(axis="index"))
 
 # %% [markdown]
 # In the trained CLIP, {glue:text}`sb_pol_clip_trained_n_positive` sub-groups drive mainly
 # positive and {glue:text}`sb_pol_clip_trained_n_negative` mainly negative regions (the
 # planted `Default` network responds *negatively* to motion in the simulation, so
 # negative regions are expected there); the difference of their mean layer is
-# {glue:text}`sb_pol_clip_trained_center_difference:.3f` layers.
+# {glue:text}`sb_pol_clip_trained_center_difference_text`.
 
 # %% tags=["remove-input"]
 print("not run in this build:", ", ".join(missing) if missing else "none")

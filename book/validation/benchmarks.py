@@ -44,6 +44,7 @@ def glue(name: str, value, display: bool = False) -> None:
 
 BENCH = Path("../../benchmarks")
 RATIO = re.compile(r"(ratio|speedup|pass|passed|overhead)", re.IGNORECASE)
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:tmp|work|root|home|Users)/[^\s'\",\]]*")
 
 
 def exact_command(script: Path) -> str:
@@ -118,6 +119,94 @@ glue("bench_not_run", ", ".join(status[status.status != "run"].benchmark) or "no
 status[["benchmark", "status", "machine", "exact command"]].style.hide(axis="index")
 
 # %% [markdown]
+# ## Resources: time and memory
+#
+# Every measurement of wall time (and, where the script recorded it, peak resident memory)
+# in the results files, one row each, with the command that produced it, the number of CPU
+# cores of the machine and the date of the record (the last commit of its results file;
+# "uncommitted" when the file is newer than the repository). The "what" column names the
+# entry of the JSON file and its identifying fields (model, problem size, variant).
+
+# %% tags=["remove-input"]
+import subprocess
+
+TIME_KEYS = ("wall_s", "fit_wall_s", "time_s", "full_extract_s")
+MEMORY_KEYS = {
+    "peak_rss_bytes": 1e-9,
+    "peak_rss_overall_bytes": 1e-9,
+    "peak_rss_during_extract_bytes": 1e-9,
+    "peak_rss_gb": 1.0,
+}
+ID_KEYS = ("model", "stimulus", "label", "n_neuron", "n_neurons", "voxels", "twin")
+
+
+def record_date(path: Path) -> str:
+    """Date of the last commit of ``path`` (ISO), or why there is none."""
+    try:
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%cs", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown (no git)"
+    if out.returncode != 0:
+        return "unknown (not a git checkout)"
+    return out.stdout.strip() or "uncommitted"
+
+
+def measurements(obj, where: str, command: str, cores):
+    """Rows (what, wall s, peak GB, command, cores) of every timed entry of a JSON tree."""
+    if isinstance(obj, list):
+        for i, item in enumerate(obj):
+            yield from measurements(item, f"{where}[{i}]", command, cores)
+        return
+    if not isinstance(obj, dict):
+        return
+    command = obj.get("command", command) if isinstance(obj.get("command"), str) else command
+    machine = obj.get("machine") if isinstance(obj.get("machine"), dict) else {}
+    cores = machine.get("cpu_count", obj.get("cpu_count", cores))
+    timed = [k for k in TIME_KEYS if isinstance(obj.get(k), int | float)]
+    if timed:
+        ids = ", ".join(f"{k}={obj[k]}" for k in ID_KEYS if isinstance(obj.get(k), str | int))
+        memory = next(
+            (obj[k] * f for k, f in MEMORY_KEYS.items() if isinstance(obj.get(k), int | float)),
+            np.nan,
+        )
+        yield {
+            "what": f"{where or 'total'}" + (f" ({ids})" if ids else ""),
+            "wall time (s)": float(obj[timed[0]]),
+            "peak memory (GB)": float(memory),
+            "cores": cores,
+            "command": command,
+        }
+    for k, v in obj.items():
+        if isinstance(v, dict | list) and k != "machine":
+            yield from measurements(v, f"{where}.{k}" if where else k, command, cores)
+
+
+resource_rows = []
+for name in status[status.status == "run"].benchmark:
+    path = BENCH / "results" / f"{name}.json"
+    data = json.loads(path.read_text())
+    date = record_date(path)
+    for row in measurements(data, "", data.get("command", ""), None):
+        resource_rows.append({"benchmark": name, **row, "recorded": date})
+resources = pd.DataFrame(resource_rows)
+glue("bench_n_measurements", len(resources), display=False)
+if resources.empty:
+    display(Markdown("*No results file records a wall time.*"))
+else:
+    display(
+        resources.style.format(
+            {"wall time (s)": "{:.1f}", "peak memory (GB)": "{:.2f}"}, na_rep="not recorded"
+        ).hide(axis="index")
+    )
+
+# %% [markdown]
 # ## Side-by-side ratios
 #
 # For each benchmark that was run, every ratio, speed-up, overhead and pass flag that
@@ -147,4 +236,5 @@ for name in status[status.status == "run"].benchmark:
     flat = details[name + ":all"]
     print(f"== {name}")
     for k, v in flat.items():
-        print(f"  {k}: {v}")
+        # paths recorded on the benchmark machine say nothing about this copy
+        print(f"  {k}: {MACHINE_PATH.sub('<path on the benchmark machine>', str(v))}")

@@ -101,3 +101,75 @@ def test_chapter_renders_without_js_errors(server, browser, chapter):
     assert not errors, f"{chapter}: JavaScript errors: {errors}"
     assert not external, f"{chapter}: the offline book requested remote resources: {external}"
     page.close()
+
+
+def _math_pages() -> list[str]:
+    """Chapters whose built HTML carries a math element (what MathJax must typeset)."""
+    pages = []
+    for chapter in _chapters():
+        path = HTML / f"{chapter}.html"
+        if path.exists() and 'class="math' in path.read_text(encoding="utf-8", errors="replace"):
+            pages.append(chapter)
+    return pages
+
+
+def test_the_primer_has_math():
+    """The primer is written with equations: if none reach the HTML, the check below is void."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"{HTML / 'index.html'} is missing: run `make book` first")
+    assert "book/methods/primer" in _math_pages()
+
+
+@pytest.mark.parametrize("chapter", _math_pages())
+def test_equations_are_typeset(server, browser, chapter):
+    """MathJax (the offline copy) typesets every equation: no raw TeX left on the page."""
+    page = browser.new_page()
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
+    )
+    page.goto(f"{server}/{chapter}.html", wait_until="networkidle")
+    sources = page.eval_on_selector_all(
+        "script[src]", "els => els.map(e => e.getAttribute('src'))"
+    )
+    assert any("_static/mathjax/" in s for s in sources), f"{chapter}: MathJax is not loaded"
+    page.wait_for_function(
+        "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000
+    )
+    page.evaluate("() => MathJax.startup.promise")
+    n_math, n_typeset = page.evaluate(
+        "() => [document.querySelectorAll('article .math, main .math').length,"
+        " document.querySelectorAll('article mjx-container, main mjx-container').length]"
+    )
+    assert n_math > 0 and n_typeset >= n_math, (
+        f"{chapter}: {n_typeset} typeset of {n_math} math elements"
+    )
+    # Prose only: code cells may quote TeX-like strings.
+    text = page.evaluate(
+        "() => { const m = document.querySelector('main').cloneNode(true);"
+        " m.querySelectorAll('pre, code, mjx-container, script').forEach(e => e.remove());"
+        " return m.textContent; }"
+    )
+    for raw in ("\\[", "\\]", "\\(", "$$"):
+        assert raw not in text, f"{chapter}: raw TeX {raw!r} visible on the page"
+    page.close()
+
+
+def _py_pages() -> list[str]:
+    return [c for c in _chapters() if (ROOT / f"{c}.py").is_file()]
+
+
+@pytest.mark.parametrize("chapter", _py_pages())
+def test_page_downloads_as_a_notebook(server, browser, chapter):
+    """The download menu of a py:percent page offers a .ipynb that is a valid notebook."""
+    if not (HTML / f"{chapter}.html").exists():
+        pytest.skip(f"{chapter} is not in this build")
+    page = browser.new_page()
+    page.goto(f"{server}/{chapter}.html", wait_until="domcontentloaded")
+    links = page.eval_on_selector_all("a[href$='.ipynb']", "els => els.map(e => e.href)")
+    assert links, f"{chapter}: no .ipynb download link"
+    response = page.request.get(links[0])
+    assert response.ok, f"{chapter}: {links[0]} gives HTTP {response.status}"
+    notebook = response.json()
+    assert notebook["nbformat"] == 4 and notebook["cells"], f"{chapter}: not a notebook"
+    page.close()
