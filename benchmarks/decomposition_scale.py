@@ -45,7 +45,7 @@ def child(n_neuron: int, epochs: int) -> None:
 
     import torch
 
-    from analysis_lib.decomposition import SparseDictionary, _col_sqnorm, refine_atoms_lbfgs
+    from analysis_lib.decomposition import SparseDictionary, column_sqnorm, refine_atoms_lbfgs
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -79,7 +79,7 @@ def child(n_neuron: int, epochs: int) -> None:
         block /= np.sqrt(np.einsum("ij,ij->j", block, block, dtype=np.float64)).astype(np.float32)
     with torch.no_grad():
         Xt = torch.from_numpy(X)
-        xx = _col_sqnorm(Xt, torch)
+        xx = column_sqnorm(Xt)
         A = torch.from_numpy(model.loadings_.copy())
         t = time.perf_counter()
         _, _, refine_trace, _ = refine_atoms_lbfgs(

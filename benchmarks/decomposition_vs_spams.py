@@ -98,7 +98,12 @@ def main() -> None:
     import torch
     from sklearn.decomposition import MiniBatchDictionaryLearning
 
-    from analysis_lib.decomposition import SparseDictionary, normalize_columns, spams_codes
+    from analysis_lib.decomposition import (
+        SparseDictionary,
+        initial_atoms,
+        normalize_columns,
+        spams_codes,
+    )
 
     X, data_info = load_matrix(args.stand_in)
     Xn, constant = normalize_columns(X, "unit", np.float64)
@@ -110,7 +115,7 @@ def main() -> None:
     )
     Xf = np.asfortranarray(Xn)
     X32 = np.ascontiguousarray(Xn, dtype=np.float32)
-    D0 = SparseDictionary(n_atoms=K, seed=0)._initial_atoms(Xn)
+    D0 = initial_atoms(Xn, K, seed=0)
 
     def ours(refine: str = "lbfgs") -> tuple[SparseDictionary, float]:
         model = SparseDictionary(

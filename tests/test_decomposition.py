@@ -1,4 +1,4 @@
-"""Tests of analysis_lib.decomposition (SparseDictionary) and the decompose CLI."""
+"""Tests of analysis_lib.decomposition (SparseDictionary, its solver) and the decompose CLI."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_objective_matches_spams_at_convergence():
     X, _, _ = planted(n_time=40, n_neuron=600, k=5, noise=0.3, seed=2)
     alpha = 0.1
     ours = fit(X, n_atoms=8, alpha=alpha, tol=1e-7, max_iter=2000, dtype="float64")
-    ref = fit(X, n_atoms=8, alpha=alpha, backend="spams", max_iter=300, batch_size=100)
+    ref = fit(X, n_atoms=8, alpha=alpha, solver="spams", max_iter=300, batch_size=100)
     Xn, _ = normalize_columns(X, "unit", np.float64)
     obj_ours = spams_codes(Xn, ours.atoms_, alpha)[2]
     obj_ref = spams_codes(Xn, ref.atoms_, alpha)[2]
@@ -101,9 +101,10 @@ def test_envelope_gradient_matches_finite_differences(monkeypatch):
     import torch
 
     import analysis_lib.decomposition as dec
+    from analysis_lib.decomposition import solver
 
-    monkeypatch.setattr(dec, "_REFINE_CODE_TOL", 1e-12)
-    monkeypatch.setattr(dec, "_REFINE_CODE_ITER", 20000)
+    monkeypatch.setattr(solver, "_REFINE_CODE_TOL", 1e-12)
+    monkeypatch.setattr(solver, "_REFINE_CODE_ITER", 20000)
     rng = np.random.default_rng(0)
     X, _ = normalize_columns(stand_in(n_time=30, n_neuron=400), "unit", np.float64)
     Xt = torch.from_numpy(X)
@@ -218,11 +219,11 @@ def test_dataarray_input_and_zscore():
     np.testing.assert_allclose(Xn.std(0), 1)
 
 
-def test_sklearn_backend_reaches_comparable_objective():
+def test_sklearn_solver_reaches_comparable_objective():
     X, _, _ = planted(n_time=40, n_neuron=600, k=5, noise=0.3, seed=2)
     ours = fit(X, n_atoms=5, alpha=0.1, tol=1e-6, max_iter=500)
-    skl = fit(X, n_atoms=5, alpha=0.1, backend="sklearn", max_iter=30, batch_size=100)
-    assert skl.backend_ == "sklearn"
+    skl = fit(X, n_atoms=5, alpha=0.1, solver="sklearn", max_iter=30, batch_size=100)
+    assert skl.solver_ == "sklearn" and ours.solver_ == "torch"
     assert skl.objective_[-1] <= 1.05 * ours.objective_[-1]
     assert ours.objective_[-1] <= 1.05 * skl.objective_[-1]
 
@@ -264,12 +265,74 @@ def test_bad_params():
     X = np.random.default_rng(0).standard_normal((20, 50))
     with pytest.raises(ValueError, match="normalize"):
         SparseDictionary(n_atoms=2, normalize="l2").fit(X)
-    with pytest.raises(ValueError, match="backend"):
-        SparseDictionary(n_atoms=2, backend="magic").fit(X)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        SparseDictionary(n_atoms=2, solver="magic").fit(X)
     with pytest.raises(ValueError, match="refine"):
         SparseDictionary(n_atoms=2, refine="newton").fit(X)
     with pytest.raises(ValueError, match="Reshape your data"):
         SparseDictionary(n_atoms=2).fit(X[0])
+
+
+def test_backend_is_a_deprecated_alias_of_solver():
+    """``backend=`` still works, with a FutureWarning, and gives the same fit as ``solver=``."""
+    X, _, _ = planted(n_time=30, n_neuron=200, k=3, seed=4)
+    new = fit(X, n_atoms=3, alpha=0.1, solver="sklearn", max_iter=3, batch_size=50)
+    with pytest.warns(FutureWarning, match="'backend' was renamed 'solver'"):
+        old = SparseDictionary(
+            n_atoms=3, alpha=0.1, backend="sklearn", max_iter=3, batch_size=50, verbose=False
+        ).fit(X)
+    assert old.solver_ == "sklearn"
+    np.testing.assert_array_equal(old.atoms_, new.atoms_)
+    with pytest.warns(FutureWarning, match="backend_ was renamed solver_"):
+        assert old.backend_ == "sklearn"
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="disagree"):
+        SparseDictionary(n_atoms=2, solver="torch", backend="spams").fit(X)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="solver must be one"):
+        SparseDictionary(n_atoms=2, backend="magic").fit(X)
+    # the default emits nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        fit(X, n_atoms=3, max_iter=2)
+
+
+def test_fit_sets_only_fitted_attributes():
+    """fit adds public attributes ending in '_' only: no transient state left behind."""
+    X, _, _ = planted(n_time=30, n_neuron=200, k=3, seed=4)
+    model = SparseDictionary(n_atoms=3, max_iter=3, verbose=False)
+    before = set(vars(model))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_attrs = set(vars(model.fit(X))) - before
+    assert fit_attrs and all(a.endswith("_") and not a.startswith("_") for a in fit_attrs)
+    assert set(vars(model)) - fit_attrs == before
+
+
+def test_solver_functions_match_the_estimator():
+    """The pure solver, called directly, returns the arrays the estimator stores."""
+    from analysis_lib.decomposition import (
+        fit_torch,
+        initial_atoms,
+        neuron_blocks,
+        order_and_sign,
+    )
+
+    X, _, _ = planted(n_time=30, n_neuron=300, k=3, seed=5)
+    model = fit(X, n_atoms=4, alpha=0.1, max_iter=40, n_threads=1)
+    Xn, _ = normalize_columns(X, "unit", np.float32)
+    res = fit_torch(
+        Xn,
+        initial_atoms(Xn, 4, seed=0),
+        alpha=0.1,
+        blocks=neuron_blocks(300),
+        max_iter=40,
+        tol=1e-4,
+        n_threads=1,
+    )
+    D, A, _ = order_and_sign(res.atoms, res.loadings)
+    np.testing.assert_array_equal(D, model.atoms_)
+    np.testing.assert_array_equal(A, model.loadings_)
+    np.testing.assert_array_equal(res.objective, model.objective_)
+    assert res.n_iter == model.n_iter_ and res.n_refine == model.n_refine_
 
 
 # ------------------------------------------------------------------------- sklearn checks
@@ -361,7 +424,8 @@ def test_cli_round_trip(tmp_path, capsys):
     assert ds["r2"].dims == ("neuron",) and np.isnan(ds["r2"].values[5])
     assert ds["objective"].dims == ("iteration",)
     assert '"n_atoms": 4' in ds.attrs["params"] and "input_responses_sha256" in ds.attrs
-    assert '"refine": "lbfgs"' in ds.attrs["params"]
+    assert '"refine": "lbfgs"' in ds.attrs["params"] and '"solver": "auto"' in ds.attrs["params"]
+    assert ds.attrs["solver"] == "torch"
     direct = fit(X.astype(np.float32), n_atoms=4, alpha=0.05, max_iter=30)
     np.testing.assert_array_equal(ds["atoms"].values, direct.atoms_)
     assert ds.attrs["n_iter"] == direct.n_iter_ and ds.attrs["n_refine"] == direct.n_refine_

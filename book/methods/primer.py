@@ -201,7 +201,7 @@ for backend in ("torch", "sklearn"):
         n_atoms=K,
         alpha=0.05,
         normalize="none",
-        backend=backend,
+        solver=backend,
         max_iter=60,
         seed=0,
         verbose=False,
