@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-N_VERTICES = 32492  # vertices of one fsLR-32k hemisphere mesh
-N_CORTEX_LEFT = 29696  # cortical grayordinates of the left hemisphere
-N_CORTEX = 59412  # cortical grayordinates (both hemispheres)
+from .spaces import N_CORTEX, N_CORTEX_LEFT, N_GRAYORDINATES
+from .spaces import N_VERTICES_32K as N_VERTICES
+
 HEMISPHERES = ("left", "right")
 
 __all__ = [
@@ -135,7 +135,7 @@ def surface_textures(
             f"surface_textures: values {values.shape} and grayordinates {g.shape} must be "
             "1-D of the same length"
         )
-    if g.size and (g.min() < 0 or g.max() >= 91282):
+    if g.size and (g.min() < 0 or g.max() >= N_GRAYORDINATES):
         raise ValueError("surface_textures: grayordinate indices must lie in 0..91281")
     if fill not in ("nearest", None):
         raise ValueError(f"fill must be 'nearest' or None, got {fill!r}")
@@ -278,7 +278,7 @@ def plot_volume_map(
     import matplotlib.pyplot as plt
     from nilearn import plotting
 
-    from .encoding.spaces import map_to_nifti
+    from .spaces import map_to_nifti
 
     if values.ndim != 1 or "voxel" not in values.dims:
         raise ValueError(f"plot_volume_map: need one map over 'voxel', got dims {values.dims}")

@@ -107,7 +107,18 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
-    result: dict = {"commit": commit, "fingerprint": h.arithmetic_fingerprint(), "matrices": {}}
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "analysis_lib"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    result: dict = {
+        "commit": commit,
+        "analysis_lib_uncommitted_changes": bool(dirty),
+        "fingerprint": h.arithmetic_fingerprint(),
+        "matrices": {},
+    }
     for key, (model, site) in MATRICES.items():
         X = load(model, site)
         print(f"{key}: {X.shape}", flush=True)

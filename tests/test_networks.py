@@ -71,8 +71,9 @@ def test_grayordinate_atlases(name, n_net):
     assert ds.sizes["voxel"] == atlases.N_GRAYORDINATES and ds.sizes["network"] == n_net
     assert ds.attrs["space"] == "fsLR32k"
     assert set(np.unique(ds["label"].values)) <= {0, *ds["network_id"].values.tolist()}
-    assert ds["structure"].values[0] == "cortex_left"
-    assert ds["structure"].values[-1] == "thalamus_right"
+    # one structure vocabulary across the package: the CIFTI names of the BOLD loaders
+    assert ds["structure"].values[0] == "CIFTI_STRUCTURE_CORTEX_LEFT"
+    assert ds["structure"].values[-1] == "CIFTI_STRUCTURE_THALAMUS_RIGHT"
 
 
 def test_coordinate_atlas_spheres_on_data_grid():

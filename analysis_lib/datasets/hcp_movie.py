@@ -44,7 +44,6 @@ import xarray as xr
 
 from ..paths import find_data
 from ._bold import (
-    GRAYORDINATE_STRUCTURES,
     N_GRAYORDINATES,
     check_timing,
     grayordinate_coords,
@@ -248,48 +247,37 @@ def clip_labels(run: str, times: np.ndarray, timing: str | os.PathLike[str] | No
 def read_dtseries(path: Path) -> tuple[np.ndarray, float, np.ndarray]:
     """Read a dtseries: data (time, 91282), TR (s), grayordinate indices.
 
+    Parameters
+    ----------
+    path : Path
+        A CIFTI-2 dtseries in the standard 91,282-grayordinate layout.
+
+    Returns
+    -------
+    data : ndarray, shape (n_time, 91282), float32
+    tr : float
+        Seconds (:func:`analysis_lib.spaces.series_times`).
+    index : ndarray of int, shape (91282,)
+
     Raises
     ------
     ValueError
         When the file is not a readable CIFTI-2 dense time series in the standard
         91,282-grayordinate layout.
     """
-    import nibabel as nib
+    from ..spaces import is_standard_layout
+    from ..spaces import read_dtseries as read_cifti_series
 
     if not path.exists():
         raise FileNotFoundError(f"{path}: CIFTI dtseries not found. {HOW_TO_GET}")
-    try:
-        img = nib.load(path)
-        axes = [img.header.get_axis(i) for i in range(2)]
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable CIFTI-2 file ({exc})") from exc
-    series, models = axes
-    if not isinstance(series, nib.cifti2.SeriesAxis) or not isinstance(
-        models, nib.cifti2.BrainModelAxis
-    ):
-        raise ValueError(
-            f"{path}: not a dense time series (axes {type(series).__name__}, "
-            f"{type(models).__name__}; expected SeriesAxis, BrainModelAxis)"
-        )
+    data, _, step, models = read_cifti_series(path)
     if len(models) != N_GRAYORDINATES:
         raise ValueError(
             f"{path}: {len(models)} grayordinates; expected the 91,282 of the 2 mm HCP "
             "'_Atlas_' files (the 1.6 mm files hold 170,494)"
         )
-    layout = [
-        (str(name), int(sl.start or 0), int(sl.stop if sl.stop is not None else len(models)))
-        for name, sl, _ in models.iter_structures()
-    ]
-    if layout != list(GRAYORDINATE_STRUCTURES):
+    if not is_standard_layout(models):
         raise ValueError(f"{path}: grayordinates are not in the standard HCP 91,282 layout")
-    unit = getattr(series, "unit", "SECOND")
-    step = float(series.step) * (1e-3 if unit == "MSEC" else 1.0)
-    try:
-        data = np.asarray(img.get_fdata(dtype=np.float32))
-    except (OSError, EOFError, ValueError) as exc:  # header fine, data cut short
-        raise ValueError(
-            f"{path}: CIFTI data unreadable, truncated? ({' '.join(str(exc).split())})"
-        ) from exc
     return data, step, np.arange(N_GRAYORDINATES)
 
 

@@ -347,22 +347,11 @@ def _read_volume(path: Path, mask: str | os.PathLike[str] | None, fmriprep_mask:
 
 
 def _read_gifti(path: Path) -> np.ndarray:
-    import nibabel as nib
+    from ..spaces import read_gifti
 
     if not path.exists():
         raise FileNotFoundError(f"{path}: derivative surface not found. {HOW_TO_GET}")
-    try:
-        img = nib.load(path)
-        arrays = [np.asarray(d.data) for d in img.darrays]
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable GIfTI file ({exc})") from exc
-    if not arrays:
-        raise ValueError(f"{path}: GIfTI file holds no data arrays")
-    if arrays[0].ndim == 2:  # one array (vertices, time)
-        return arrays[0].T
-    if len({a.shape for a in arrays}) != 1:
-        raise ValueError(f"{path}: data arrays differ in shape")
-    return np.vstack(arrays)  # (time, vertices)
+    return read_gifti(path)
 
 
 def _read_surface(root: Path, derivative: str, stem: str):

@@ -75,6 +75,7 @@ import xarray as xr
 
 from ..io import provenance, read_cache, sha256_array, write_netcdf
 from ..paths import data_home
+from ..spaces import N_CORTEX, N_CORTEX_LEFT
 from ._bold import (
     N_GRAYORDINATES,
     grayordinate_coords,
@@ -88,7 +89,6 @@ GENERATOR_VERSION = "1"
 KINDS = ("story", "movie", "null")
 SPACES = ("fsLR32k", "MNI152-4mm")
 N_SUBJECTS = 8
-N_CORTEX = 59412
 #: nilearn's MNI152 4 mm grid (``load_mni152_brain_mask(resolution=4)``), the default grid
 #: of :func:`analysis_lib.networks.atlases.mni_grid`.
 MNI4_AFFINE = np.array(
@@ -254,7 +254,7 @@ def _space_geometry(space: str, stride: int) -> dict[str, Any]:
         index = np.arange(0, N_CORTEX, stride)
         return {
             "xyz": cortex[index],
-            "hemi": (index >= 29696).astype(int),
+            "hemi": (index >= N_CORTEX_LEFT).astype(int),
             "coords": grayordinate_coords(index),
             "attrs": {"n_grayordinates_total": N_GRAYORDINATES, "subsample_stride": stride},
         }

@@ -9,8 +9,9 @@ Public API
     across subjects: one-sample t maps, sign-flip permutations, FWE, FDR, reliability.
 :func:`subject_maps`
     the per-subject maps stacked (subject, atom, voxel), for network-level group tests.
-:mod:`~analysis_lib.encoding.spaces`
-    BOLD from NIfTI + mask, CIFTI, GIfTI, ROI tables; maps back to NIfTI/CIFTI/GIfTI.
+:mod:`analysis_lib.spaces`
+    BOLD from NIfTI + mask, CIFTI, GIfTI, ROI tables; maps back to NIfTI/CIFTI/GIfTI
+    (``analysis_lib.encoding.spaces`` is kept as an alias).
 """
 
 from . import spaces

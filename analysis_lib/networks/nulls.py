@@ -50,9 +50,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atlases import N_CORTEX, _hcp
+from ..spaces import N_CORTEX, N_CORTEX_LEFT
+from .atlases import _hcp
 
-LEFT_SIZE = 29696  # cortex_left grayordinates
+LEFT_SIZE = N_CORTEX_LEFT  # cortex_left grayordinates
 
 
 def sphere_coordinates(grayordinates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,88 @@
+"""One home for the neuroimaging spaces: constants, names, readers and writers.
+
+Readers return the ``bold`` DataArray of the shared contract (dims ``(time, voxel)``, time
+in seconds, voxel coords by space); writers turn any ``(voxel,)`` or ``(other, voxel)`` map
+that kept those coords (e.g. ``fit_encoding(...)["tstat"]``) back into an image. Datasets,
+atlases, plotting and encoding all import from here.
+
+===============  ===========================================  ==========================
+space            voxel coords / attrs                          reader / writer
+===============  ===========================================  ==========================
+NIfTI + mask     ``i j k x y z``; attrs ``affine``, ``shape``  :func:`bold_from_nifti`
+                                                               / :func:`map_to_nifti`
+CIFTI dtseries   ``grayordinate``, ``structure``                :func:`bold_from_cifti`,
+                                                               :func:`read_dtseries`
+                                                               / :func:`map_to_cifti`,
+                                                               :func:`bold_to_cifti`
+GIfTI            ``vertex``, ``hemi``                           :func:`bold_from_gifti`,
+                                                               :func:`read_gifti`
+                                                               / :func:`map_to_gifti`
+ROI table        ``roi``                                        :func:`bold_from_roi_table`
+===============  ===========================================  ==========================
+
+Modules: :mod:`~analysis_lib.spaces.grayordinates` (the 91,282 HCP grayordinates:
+:data:`N_GRAYORDINATES`, :data:`N_CORTEX`, :data:`N_CORTEX_LEFT`, the structure layout and
+the one structure vocabulary, CIFTI names), :mod:`~analysis_lib.spaces.cifti`,
+:mod:`~analysis_lib.spaces.gifti`, :mod:`~analysis_lib.spaces.nifti`,
+:mod:`~analysis_lib.spaces.roi` and :mod:`~analysis_lib.spaces.checks`
+(:func:`check_same_space`, :func:`space_kind`).
+"""
+
+from __future__ import annotations
+
+from .checks import check_same_space, space_kind
+from .cifti import (
+    SERIES_UNITS,
+    bold_from_cifti,
+    bold_to_cifti,
+    cifti_grayordinates,
+    load_cifti,
+    map_to_cifti,
+    read_dtseries,
+    series_times,
+)
+from .gifti import bold_from_gifti, map_to_gifti, read_gifti, read_hemispheres
+from .grayordinates import (
+    GRAYORDINATE_STRUCTURES,
+    HCP_STRUCTURE_NAMES,
+    N_CORTEX,
+    N_CORTEX_LEFT,
+    N_GRAYORDINATES,
+    N_VERTICES_32K,
+    grayordinate_coords,
+    grayordinate_structures,
+    is_standard_layout,
+)
+from .nifti import bold_from_nifti, map_to_nifti, volume_attrs, volume_coords
+from .roi import bold_from_roi_table
+
+__all__ = [
+    "GRAYORDINATE_STRUCTURES",
+    "HCP_STRUCTURE_NAMES",
+    "N_CORTEX",
+    "N_CORTEX_LEFT",
+    "N_GRAYORDINATES",
+    "N_VERTICES_32K",
+    "SERIES_UNITS",
+    "bold_from_cifti",
+    "bold_from_gifti",
+    "bold_from_nifti",
+    "bold_from_roi_table",
+    "bold_to_cifti",
+    "check_same_space",
+    "cifti_grayordinates",
+    "grayordinate_coords",
+    "grayordinate_structures",
+    "is_standard_layout",
+    "load_cifti",
+    "map_to_cifti",
+    "map_to_gifti",
+    "map_to_nifti",
+    "read_dtseries",
+    "read_gifti",
+    "read_hemispheres",
+    "series_times",
+    "space_kind",
+    "volume_attrs",
+    "volume_coords",
+]
