@@ -309,7 +309,12 @@ class SparseDictionary(TransformerMixin, BaseEstimator):
 
     @property
     def backend_(self) -> str:
-        """Deprecated alias of :attr:`solver_` (with a FutureWarning)."""
+        """Deprecated alias of :attr:`solver_` (with a FutureWarning).
+
+        Returns
+        -------
+        str
+        """
         warnings.warn(
             "SparseDictionary.backend_ was renamed solver_ and will be removed",
             FutureWarning,

@@ -26,6 +26,11 @@ def as_time_by_neuron(X: Any, *, name: str = "X") -> np.ndarray:
     name : str
         Name used in error messages (e.g. a file name).
 
+    Returns
+    -------
+    ndarray, shape (n_time, n_neuron)
+        float64 or float32 (as given; other dtypes become float64).
+
     Raises
     ------
     ValueError

@@ -329,7 +329,12 @@ def order_and_sign(D: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 @contextlib.contextmanager
 def deterministic_torch() -> Iterator[None]:
-    """Context in which torch uses deterministic algorithms (warn-only), then restores."""
+    """Context in which torch uses deterministic algorithms (warn-only), then restores.
+
+    Yields
+    ------
+    None
+    """
     import torch
 
     old = torch.are_deterministic_algorithms_enabled()

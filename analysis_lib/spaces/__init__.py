@@ -5,20 +5,14 @@ in seconds, voxel coords by space); writers turn any ``(voxel,)`` or ``(other, v
 that kept those coords (e.g. ``fit_encoding(...)["tstat"]``) back into an image. Datasets,
 atlases, plotting and encoding all import from here.
 
-===============  ===========================================  ==========================
-space            voxel coords / attrs                          reader / writer
-===============  ===========================================  ==========================
-NIfTI + mask     ``i j k x y z``; attrs ``affine``, ``shape``  :func:`bold_from_nifti`
-                                                               / :func:`map_to_nifti`
-CIFTI dtseries   ``grayordinate``, ``structure``                :func:`bold_from_cifti`,
-                                                               :func:`read_dtseries`
-                                                               / :func:`map_to_cifti`,
-                                                               :func:`bold_to_cifti`
-GIfTI            ``vertex``, ``hemi``                           :func:`bold_from_gifti`,
-                                                               :func:`read_gifti`
-                                                               / :func:`map_to_gifti`
-ROI table        ``roi``                                        :func:`bold_from_roi_table`
-===============  ===========================================  ==========================
+* NIfTI + mask: voxel coords ``i j k x y z``, attrs ``affine`` and ``shape``; read by
+  :func:`bold_from_nifti`, written by :func:`map_to_nifti`.
+* CIFTI dtseries: coords ``grayordinate`` and ``structure``; read by
+  :func:`bold_from_cifti` and :func:`read_dtseries`, written by :func:`map_to_cifti`
+  (dscalar) and :func:`bold_to_cifti` (dtseries).
+* GIfTI: coords ``vertex`` and ``hemi``; read by :func:`bold_from_gifti` and
+  :func:`read_gifti`, written by :func:`map_to_gifti`.
+* ROI table: coord ``roi``; read by :func:`bold_from_roi_table`.
 
 Modules: :mod:`~analysis_lib.spaces.grayordinates` (the 91,282 HCP grayordinates:
 :data:`N_GRAYORDINATES`, :data:`N_CORTEX`, :data:`N_CORTEX_LEFT`, the structure layout and

@@ -60,6 +60,10 @@ def check_same_space(
     ValueError
         When the ``space`` attrs differ, the voxel counts differ or a shared voxel coord
         (``grayordinate``, ``i j k``, ``roi``, ``vertex``, ``hemi``) differs.
+
+    Returns
+    -------
+    None
     """
     sa, sb = a.attrs.get("space"), b.attrs.get("space")
     if sa is not None and sb is not None and sa != sb:
