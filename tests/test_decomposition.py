@@ -444,3 +444,16 @@ def test_cli_bad_input_names_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "bad.nc" in err and "1 NaN" in err
     assert not out.exists()
+
+
+def test_cli_solver_option_and_deprecated_backend_alias():
+    import argparse
+
+    from analysis_lib.cli import decompose
+
+    parser = argparse.ArgumentParser()
+    decompose.add_arguments(parser)
+    base = ["--responses", "r.nc", "--out", "o.nc"]
+    assert parser.parse_args(base).solver == "auto"
+    assert parser.parse_args([*base, "--solver", "spams"]).solver == "spams"
+    assert parser.parse_args([*base, "--backend", "sklearn"]).solver == "sklearn"
