@@ -7,7 +7,6 @@ parameters of :class:`DecomposeParams` and packs the fit with
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from ._extract import check_device
@@ -92,11 +91,9 @@ def _estimator(params: DecomposeParams, progress: bool):
         max_iter=params.max_iter,
         tol=params.tol,
         refine=params.refine,
+        solver=params.solver,
         verbose=progress,
     )
-    # the estimator's algorithm argument is being renamed ``backend`` -> ``solver``
-    names = inspect.signature(SparseDictionary).parameters
-    kwargs["solver" if "solver" in names else "backend"] = params.solver
     return SparseDictionary(**kwargs)
 
 
