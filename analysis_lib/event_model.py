@@ -84,7 +84,7 @@ def bandpass(x: np.ndarray, tr: float, low: float = 0.01, high: float = 0.12) ->
         np.asarray(x, float),
         t_r=tr,
         detrend=True,
-        standardize=False,
+        standardize=None,
         low_pass=high,
         high_pass=low,
     )
