@@ -233,3 +233,21 @@ def test_cli_on_real_subjects(tmp_path):
         main(["isc", "--dataset", "partly-cloudy", "--method", "bad", "--out", "x"])
     bad = ["isc", "--dataset", "partly-cloudy", "--subjects", "sub-9999", "--out", "x"]
     assert main(bad) == 2
+
+
+def test_pairwise_matches_nltools_on_real_regions():
+    nltools_stats = pytest.importorskip("nltools.stats")
+    from analysis_lib.datasets import partly_cloudy as pc
+
+    try:
+        subs = pc.subjects()[:12]
+    except FileNotFoundError:
+        pytest.skip("Partly Cloudy data not under the data roots")
+    bold = pc.load_group(subs)
+    z = core.zscore_time(bold.values)
+    regions = [0, 150, 280]
+    for summary in ("median", "mean"):
+        ours = core.pairwise_isc(z[:, :, regions], summary)
+        for k, r in enumerate(regions):
+            ref = nltools_stats._compute_isc(bold.values[:, :, r].T, metric=summary)
+            assert ours[k] == pytest.approx(float(ref), abs=1e-6)
