@@ -166,7 +166,11 @@ glue(
 
 # %%
 params = ISCParams(pairs="twins")
-result = isc(params, bold, pairs=pairs, people=people, progress=False)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    result = isc(params, bold, pairs=pairs, people=people, progress=False)
+for w in caught:
+    display(Markdown(f"> **Stage warning** ({w.category.__name__}): {w.message}"))
 n_sig = int(result.significant.sum())
 glue("pc_isc_n_sig", n_sig)
 glue("pc_isc_alpha", params.alpha)
