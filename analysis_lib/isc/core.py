@@ -27,7 +27,10 @@ with replacement and pairs of a subject with itself are dropped (nltools'
 Cost: ``pairwise`` builds all pair correlations, ``R S^2 T`` per null draw; with more than
 ``null_max_subjects`` subjects each null draw uses a random subset of that many subjects,
 whose null is at least as wide as the full sample's (conservative p), so the null costs
-the same for any number of subjects. ``loo`` is linear in subjects.
+the same for any number of subjects (without subsets, the null reads every pair's
+correlation at every circular lag from one FFT per series, computed once). The
+bootstrap resamples the pair correlations, so it stays quadratic in subjects. ``loo`` is
+linear in subjects.
 """
 
 from __future__ import annotations
@@ -81,8 +84,10 @@ def pair_correlations(z: np.ndarray, dtype=np.float64) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_regions, n_subjects, n_subjects)
     """
-    zr = np.ascontiguousarray(np.transpose(z, (2, 0, 1)), dtype=dtype)
-    return np.matmul(zr, np.transpose(zr, (0, 2, 1))) / z.shape[1]
+    import torch
+
+    zr = torch.from_numpy(np.ascontiguousarray(np.transpose(z, (2, 0, 1)), dtype=dtype))
+    return (torch.bmm(zr, zr.transpose(1, 2)) / z.shape[1]).numpy()
 
 
 def summarise(values: np.ndarray, summary: str, axis: int = -1) -> np.ndarray:
@@ -246,7 +251,7 @@ def null_distribution(
     out = np.empty((n_perm, n_r))
     if null == "shift":
         shifts = np.stack([draw_shifts(rng, n_sub, n_t, min_shift) for _ in range(n_perm)])
-    if method == "pairwise" and null == "shift":
+    if method == "pairwise" and null == "shift" and n_sub == n_s:
         pair_id = np.full((n_s, n_s), -1, dtype=np.int64)
         iu0, iu1 = np.triu_indices(n_s, 1)
         pair_id[iu0, iu1] = np.arange(iu0.size)
