@@ -183,8 +183,9 @@ def justified_offset(
     the canonical HRF and real response latencies give (regions and people differ by
     1-2 s; Handwerker et al., 2004), not a clock error, so no offset is applied. A larger
     best lag (of R^2 averaged over the networks) is applied only when every network's own
-    best lag lies within ``agreement`` seconds of it; otherwise the scan is ambiguous and
-    the offset is 0.
+    best lag lies within ``agreement`` seconds of it and, where the scan has its chance
+    level, every network's R^2 at that lag exceeds the 95th percentile of chance;
+    otherwise the scan is ambiguous and the offset is 0.
 
     Returns
     -------
@@ -194,9 +195,13 @@ def justified_offset(
     if abs(best) <= latency_tolerance:
         return 0.0
     per_network = np.asarray(scan["best_lag"].values, float)
-    if np.all(np.abs(per_network - best) <= agreement):
-        return best
-    return 0.0
+    if not np.all(np.abs(per_network - best) <= agreement):
+        return 0.0
+    if "r2" in scan and "r2_null_95" in scan:
+        at_best = scan["r2"].sel(lag=best, method="nearest").values
+        if not np.all(at_best > scan["r2_null_95"].values):
+            return 0.0
+    return best
 
 
 def event_glm(

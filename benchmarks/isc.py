@@ -73,7 +73,7 @@ def _line(ns, ts) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 60, 120, 180, 240, 289])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 60, 120, 200, 289])
     parser.add_argument("--scale-perm", type=int, default=200)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()

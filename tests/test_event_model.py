@@ -62,6 +62,13 @@ def test_justified_offset_refuses_disagreeing_networks():
     assert em.justified_offset(scan) == 0.0
     scan = xr.Dataset({"best_lag": ("network", [3.0, 3.4])}, attrs={"best_lag_mean_s": 3.2})
     assert em.justified_offset(scan) == 3.2
+    # a peak under chance justifies nothing
+    scan["r2"] = (("lag", "network"), [[0.1, 0.1], [0.2, 0.2]])
+    scan = scan.assign_coords(lag=[0.0, 3.2])
+    scan["r2_null_95"] = ("network", [0.3, 0.3])
+    assert em.justified_offset(scan) == 0.0
+    scan["r2_null_95"] = ("network", [0.15, 0.15])
+    assert em.justified_offset(scan) == 3.2
 
 
 def test_event_glm_finds_the_planted_contrast_and_nothing_in_noise():
