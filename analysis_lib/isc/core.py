@@ -242,7 +242,6 @@ def null_distribution(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     rng = np.random.default_rng(seed)
     n_s, n_t, n_r = z.shape
-    disable = None if progress is None else not progress
     n_sub = max_subjects if method == "pairwise" and 0 < max_subjects < n_s else n_s
     subsets = [
         np.sort(rng.choice(n_s, size=n_sub, replace=False)) if n_sub < n_s else np.arange(n_s)
@@ -257,7 +256,11 @@ def null_distribution(
         pair_id[iu0, iu1] = np.arange(iu0.size)
         su0, su1 = np.triu_indices(n_sub, 1)
         chunks = _region_chunks(n_r, iu0.size * n_t * 4)
-        bar = tqdm(total=n_perm * len(chunks), desc="ISC null", disable=disable)
+        bar = tqdm(
+            total=n_perm * len(chunks),
+            desc="ISC null",
+            disable=None if progress is None else not progress,
+        )
         for regions in chunks:
             lags_all = shifted_pair_correlations(z, regions)
             for p in range(n_perm):
@@ -268,7 +271,9 @@ def null_distribution(
                 bar.update()
         bar.close()
         return out
-    for p in tqdm(range(n_perm), desc="ISC null", disable=disable):
+    for p in tqdm(
+        range(n_perm), desc="ISC null", disable=None if progress is None else not progress
+    ):
         zp = z[subsets[p]] if n_sub < n_s else z
         if null == "shift":
             zp = circular_shift(zp, shifts[p])
