@@ -21,6 +21,7 @@ def test_registry_names_and_errors():
         "alice",
         "narratives:TASK",
         "hcp-movie:RUN",
+        "partly-cloudy",
     ]
     with pytest.raises(ValueError, match="unknown dataset 'nope'"):
         datasets.load("nope", "sub-01")

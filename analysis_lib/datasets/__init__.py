@@ -15,6 +15,8 @@ Datasets (family modules in this package):
     OpenNeuro ds002345 in BIDS, e.g. ``narratives:pieman`` (real data, user's local copy).
 ``hcp-movie:RUN`` (:mod:`.hcp_movie`)
     HCP 7T movie runs ``hcp-movie:MOVIE1`` .. ``MOVIE4`` (real data, user's local copy).
+``partly-cloudy`` (:mod:`.partly_cloudy`)
+    QTAB twins watching *Partly Cloudy*, 293 regions (real data, from an extra data root).
 
 Examples
 --------
@@ -122,6 +124,14 @@ DATASETS: dict[str, DatasetInfo] = {
             (),
             "fsLR32k",
             "HCP 7T movie watching, CIFTI dtseries (real), e.g. hcp-movie:MOVIE1",
+        ),
+        DatasetInfo(
+            "partly-cloudy",
+            "analysis_lib.datasets.partly_cloudy",
+            None,
+            (),
+            "roi",
+            "QTAB twins watching Partly Cloudy, 293 regions, TR 0.8 s (real)",
         ),
     )
 }
