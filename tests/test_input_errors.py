@@ -142,7 +142,9 @@ def test_bold_with_no_voxel_is_refused_clearly(tmp_path):
         )
 
 
-def test_corrupt_cache_is_regenerated_with_a_warning():
+def test_corrupt_cache_is_regenerated_with_a_warning(tmp_path, monkeypatch):
+    # A data home of its own: the session's is shared with other tests that cache phantoms.
+    monkeypatch.setenv("ANALYSIS_LIB_DATA", str(tmp_path / "home"))
     story = fake_story()
     first = phantom.load("sub-02", "story", stimulus_object=story, stride=40)
     cached = [p for p in data_home().rglob("sub-02.nc")]
