@@ -94,6 +94,31 @@ DATASETS: dict[str, DatasetInfo] = {
             "simulated movie watching, networks driven by visual and caption features",
         ),
         DatasetInfo(
+            "phantom-simple",
+            "analysis_lib.datasets.phantom",
+            None,
+            (("kind", "story"),),
+            "fsLR32k",
+            "phantom-story under the name of issue 14 (timing-dominated features, same atlas)",
+        ),
+        DatasetInfo(
+            "phantom-content",
+            "analysis_lib.datasets.phantom_content",
+            None,
+            (("kind", "content"),),
+            "fsLR32k",
+            "simulated story listening, Yeo-17 networks driven by content features "
+            "(surprisal, frequency, semantic categories) residualised on word timing",
+        ),
+        DatasetInfo(
+            "phantom-content-null",
+            "analysis_lib.datasets.phantom_content",
+            None,
+            (("kind", "content-null"),),
+            "fsLR32k",
+            "phantom-content's noise only (non-stationary; no planted signal)",
+        ),
+        DatasetInfo(
             "phantom-null",
             "analysis_lib.datasets.phantom",
             None,
