@@ -594,7 +594,8 @@ def ground_truth(kind: str = "content", *, cache: bool = True, **options: Any) -
 
 
 def loo_isc(bold: np.ndarray) -> np.ndarray:
-    """Leave-one-out ISC: correlation of each subject with the mean of the others.
+    """Leave-one-out ISC: correlation of each subject with the mean of the others
+    (every subject's series z-scored first).
 
     Parameters
     ----------
