@@ -545,9 +545,16 @@ def load(subject: str, kind: str = "content", *, cache: bool = True, **options: 
 
 
 def ground_truth(kind: str = "content", *, cache: bool = True, **options: Any) -> xr.Dataset:
-    """Ground truth: ``features`` (time, feature), ``weights`` (Yeo-17 network, feature),
-    ``feature_network`` (feature, matched network), ``timing_r2_raw`` / ``timing_r2``
-    (feature), ``network_timecourse`` (time, Yeo-17 network; canonical HRF)."""
+    """Ground truth of ``phantom-content``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``features`` (time, feature), ``timing_regressors`` (time, timing), ``weights``
+        (planted_network, feature; Yeo-17), ``network_timecourse`` (time, planted_network;
+        canonical HRF), ``feature_network`` and ``cover`` (feature, network; the matched
+        Cole-Anticevic networks), ``timing_r2_raw`` and ``timing_r2`` (feature).
+    """
     params = _params(kind, **options)
     path = _cache_dir(params) / "ground_truth.nc"
     if cache and path.exists():
