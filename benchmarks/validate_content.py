@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-perm-networks", type=int, default=validation.STUDY_A["n_perm_networks"])
     ap.add_argument("--seeds", type=_seeds, default=validation.HELDOUT_SEEDS)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--configs",
+        default="smollm2,tiny-bert,timing",
+        help="comma list of smollm2, tiny-bert, timing",
+    )
     args = ap.parse_args(argv)
     settings = {"n_perm_networks": args.n_perm_networks}
     opts = {"stride": args.stride}
@@ -100,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {},
     }
     atoms = {}
+    wanted = args.configs.split(",")
     for model, kind in CONFIGS:
         name = kind if model is None else model
+        if name not in wanted:
+            continue
         t0 = time.perf_counter()
         if kind == "timing":
             atoms[name] = validation.timing_atoms(truth)
