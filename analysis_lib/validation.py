@@ -1,5 +1,15 @@
 """End-to-end validation of the pipeline on the simulated phantoms (known ground truth).
 
+Two checks live here. :func:`validate_content` (``python -m analysis_lib validate``) is the
+validation that can fail (issue 14): the independent ``phantom-content``
+(:mod:`analysis_lib.datasets.phantom_content`), the book's Study A settings
+(:data:`STUDY_A`), truth fixed before scoring and precision, recall and F1 of (atom,
+network) pairs with the null false-positive rate (:mod:`analysis_lib.validation_score`),
+negative controls (:func:`timing_atoms`, :func:`shifted_atoms`, random-weight models) and
+held-out noise seeds (:data:`HELDOUT_SEEDS`). :func:`run_validation`, described below, is
+the former check on ``phantom-simple`` (= ``phantom-story``), kept for comparison
+(``validate --phantom simple``).
+
 :func:`run_validation` runs the pipeline's stages (:mod:`analysis_lib.pipeline`: extract,
 decompose, encode, group and networks, with their defaults except where noted) on
 ``phantom-story`` and on ``phantom-null`` (SIMULATED data, see

@@ -146,7 +146,7 @@ verdict.append(f"the null-FPR intervals {'are' if null_ok else 'are not'} within
 glue("vc_verdict", "; ".join(verdict))
 n_pred = {k: np.mean([x["n_predicted"] for x in v["per_seed"]]) for k, v in runs_all.items()}
 n_truth = {k: np.mean([x["n_truth"] for x in v["per_seed"]]) for k, v in runs_all.items()}
-if n_pred.get("smollm2", 1) == 0:
+if n_pred and all(v == 0 for v in n_pred.values()):
     finding = (
         "On this phantom the pipeline, with the book's Study A settings, declares no "
         "(atom, network) pair significant for any atoms, although SmolLM2's atoms carry the "
