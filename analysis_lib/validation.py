@@ -1,5 +1,15 @@
 """End-to-end validation of the pipeline on the simulated phantoms (known ground truth).
 
+Two checks live here. :func:`validate_content` (``python -m analysis_lib validate``) is the
+validation that can fail (issue 14): the independent ``phantom-content``
+(:mod:`analysis_lib.datasets.phantom_content`), the book's Study A settings
+(:data:`STUDY_A`), truth fixed before scoring and precision, recall and F1 of (atom,
+network) pairs with the null false-positive rate (:mod:`analysis_lib.validation_score`),
+negative controls (:func:`timing_atoms`, :func:`shifted_atoms`, random-weight models) and
+held-out noise seeds (:data:`HELDOUT_SEEDS`). :func:`run_validation`, described below, is
+the former check on ``phantom-simple`` (= ``phantom-story``), kept for comparison
+(``validate --phantom simple``).
+
 :func:`run_validation` runs the pipeline's stages (:mod:`analysis_lib.pipeline`: extract,
 decompose, encode, group and networks, with their defaults except where noted) on
 ``phantom-story`` and on ``phantom-null`` (SIMULATED data, see
@@ -436,3 +446,183 @@ def run_validation(
     )
     out["story_assignment"] = [str(a) for a in corr["story"]["assignment"].values]
     return out
+
+
+# --------------------------------------------------------------------------- phantom-content
+#: The book's Study A settings (configs/default.yaml: study-a-atoms, study-a-group): the
+#: validation runs exactly these (issue 14 item 4).
+STUDY_A = {
+    "stimulus": "default-story",
+    "n_atoms": 64,
+    "alpha": 0.1,
+    "decomposition_seed": 0,
+    "correction": "uncorrected",
+    "threshold": 0.01,
+    "n_perm_group": 500,
+    "n_perm_networks": 5000,
+}
+#: Tuning seeds (phantom noise seeds) and held-out seeds. No setting was chosen on pipeline
+#: results: the truth rule (validation_score.R_CARRY, phantom_content.COVER_MIN) and the
+#: phantom (its SNR, set from the real Alice ISC, not from any pipeline score) were fixed
+#: before the first pipeline run. Seeds 0-4 are reserved for development (seed 0: the tests
+#: and one SmolLM2 run with 200 spatial-null maps, which assigned nothing because the BH
+#: floor 0.05 k / 768 lies below 1/201; no setting was changed after it). Results are
+#: reported on the held-out seeds only (record: benchmarks/results/validate_content.json).
+TUNING_SEEDS = tuple(range(0, 5))
+HELDOUT_SEEDS = tuple(range(20, 40))
+ATOM_KINDS = ("model", "timing", "shifted")
+
+
+def timing_atoms(truth: xr.Dataset, stimulus: Any | None = None) -> xr.DataArray:
+    """Negative-control atoms from word timing alone: the phantom's timing regressors
+    (onsets, duration, silences; SPM HRF) and a word-length boxcar (letters per word over
+    each word's duration), dims (time, atom)."""
+    from .hrf import convolve
+    from .stimuli import load_stimulus
+
+    stim = stimulus if stimulus is not None else load_stimulus(str(truth.attrs["stimulus"]))
+    words = stim.words
+    onset, offset = words["onset"].to_numpy(float), words["offset"].to_numpy(float)
+    letters = words["word"].astype(str).str.count(r"[A-Za-z]").to_numpy(float)
+    times = truth["time"].values
+    length = convolve(onset, letters - letters.mean(), times, durations=offset - onset, hrf="spm")
+    x = np.column_stack([truth["timing_regressors"].values, np.asarray(length, float)])
+    names = [*map(str, truth["timing"].values), "word_length_boxcar"]
+    return xr.DataArray(
+        x,
+        dims=("time", "atom"),
+        coords={"time": times, "atom": np.arange(x.shape[1])},
+        name="atoms",
+        attrs={"feature_names": names, "control": "timing"},
+    )
+
+
+def shifted_atoms(atoms: xr.DataArray) -> xr.DataArray:
+    """Negative-control atoms: the model's atoms circularly shifted by half the run
+    (the responses to a circularly shifted stimulus, on the TR clock)."""
+    n = atoms.sizes["time"]
+    out = atoms.copy(data=np.roll(atoms.transpose("time", "atom").values, n // 2, axis=0))
+    out.attrs = {**atoms.attrs, "control": f"circular shift by {n // 2} volumes"}
+    return out
+
+
+def content_seed(
+    d: xr.DataArray,
+    seed: int,
+    *,
+    settings: dict | None = None,
+    progress: bool = False,
+    **phantom_options: Any,
+) -> dict:
+    """Score one noise seed of ``phantom-content`` (and its null) with atoms ``d``.
+
+    Returns
+    -------
+    dict with ``seed``, ``precision``, ``recall``, ``f1``, ``null_fpr``, ``tp``, ``fp``,
+    ``fn``, ``n_truth``, ``n_predicted``, ``per_network_recall``, ``null_n_predicted``,
+    ``assignment``.
+    """
+    from . import datasets
+    from . import validation_score as vs
+    from .networks import load_atlas
+    from .pipeline import NetworksParams, networks
+
+    s = {**STUDY_A, **(settings or {})}
+    opts = {**phantom_options, "seed": int(seed)}
+    truth = datasets.ground_truth("phantom-content", **opts)
+    truth_p = vs.truth_pairs(vs.carried_features(d, truth["features"]), truth["feature_network"])
+    corr = {}
+    for name in ("phantom-content", "phantom-content-null"):
+        group, encodings = group_maps(
+            d, name, n_perm_group=s["n_perm_group"], seed=seed, progress=progress, options=opts
+        )
+        atlas = load_atlas(str(truth.attrs["atlas"]), like=group)
+        params = NetworksParams(
+            atlas=str(truth.attrs["atlas"]),
+            correction=s["correction"],
+            threshold=s["threshold"],
+            n_perm=s["n_perm_networks"],
+            seed=seed,
+        )
+        corr[name] = networks(params, group, encodings, atlas=atlas, progress=progress)
+    score = vs.score_pairs(vs.predicted_pairs(corr["phantom-content"]), truth_p)
+    return {
+        "seed": int(seed),
+        **{k: score[k] for k in ("precision", "recall", "f1")},
+        "null_fpr": vs.null_fpr(corr["phantom-content-null"]),
+        **{k: score[k] for k in ("tp", "fp", "fn", "n_truth", "n_predicted")},
+        "per_network_recall": score["per_network_recall"],
+        "null_n_predicted": int(vs.predicted_pairs(corr["phantom-content-null"]).values.sum()),
+        "assignment": [str(a) for a in corr["phantom-content"]["assignment"].values],
+    }
+
+
+def validate_content(
+    *,
+    model: str = "smollm2",
+    atoms: str = "model",
+    seeds: tuple[int, ...] = HELDOUT_SEEDS,
+    settings: dict | None = None,
+    progress: bool = False,
+    **phantom_options: Any,
+) -> dict:
+    """Held-out-seed validation on ``phantom-content`` with the book's Study A settings.
+
+    Parameters
+    ----------
+    model : str
+        Registered language model (``atoms="model"`` and ``"shifted"``).
+    atoms : {"model", "timing", "shifted"}
+        The model's atoms, timing-only atoms, or the model's atoms circularly shifted.
+    seeds : tuple of int
+        Phantom noise seeds (default :data:`HELDOUT_SEEDS`).
+    settings : dict, optional
+        Overrides of :data:`STUDY_A` (e.g. fewer null maps while developing).
+    **phantom_options
+        Options of the phantom (``stride``, ``n_subjects``, ``snr``, ...).
+
+    Returns
+    -------
+    dict with ``per_seed`` (list of :func:`content_seed` dicts), ``summary`` (mean and 95%
+    t interval of precision, recall, f1 and null_fpr across seeds, and ``config``).
+    """
+    from . import datasets
+    from . import validation_score as vs
+
+    if atoms not in ATOM_KINDS:
+        raise ValueError(f"atoms must be one of {ATOM_KINDS}, got {atoms!r}")
+    s = {**STUDY_A, **(settings or {})}
+    t0 = time.perf_counter()
+    truth0 = datasets.ground_truth("phantom-content", **phantom_options)
+    if atoms == "timing":
+        d, info = timing_atoms(truth0), {"atoms": "timing"}
+    else:
+        d, info = model_atoms(
+            model, s["stimulus"], s["n_atoms"], s["alpha"], s["decomposition_seed"], progress
+        )
+        if atoms == "shifted":
+            d = shifted_atoms(d)
+    per_seed = [
+        content_seed(d, seed, settings=s, progress=progress, **phantom_options) for seed in seeds
+    ]
+    summary = {
+        k: vs.mean_interval(r[k] for r in per_seed)
+        for k in ("precision", "recall", "f1", "null_fpr")
+    }
+    summary["config"] = {
+        "dataset": "phantom-content",
+        "null_dataset": "phantom-content-null",
+        "atoms": atoms,
+        "model": None if atoms == "timing" else model,
+        "n_atoms_used": int(d.sizes["atom"]),
+        "seeds": [int(x) for x in seeds],
+        "r_carry": vs.R_CARRY,
+        "significant_set": "p_fdr < alpha_assign (0.05)",
+        "null_level": vs.NOMINAL,
+        **s,
+        **phantom_options,
+        "atoms_info": info,
+    }
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    summary["simulated"] = True
+    return {"per_seed": per_seed, "summary": summary}

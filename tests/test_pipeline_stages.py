@@ -174,9 +174,15 @@ def test_validated_defaults_and_validate_agree():
     assert sig["n_perm"].default == NetworksParams().n_perm
     assert sig["n_perm_group"].default == GroupParams().n_perm
     assert sig["alpha"].default == DecomposeParams().alpha
+    # validate runs the book's Study A settings (validation.STUDY_A), not options
+    assert validation.STUDY_A["correction"] == NetworksParams().correction
+    assert validation.STUDY_A["threshold"] == NetworksParams().threshold
     assert cli_disagreements("validate", NetworksParams, []) == [
         "validate: no option for atlas",
+        "validate: no option for correction",
+        "validate: no option for threshold",
         "validate: no option for sign",
+        "validate: no option for n_perm",
         "validate: no option for null",
         "validate: no option for subcortex",
         "validate: no option for alpha_assign",

@@ -9,6 +9,10 @@ Datasets (family modules in this package):
 
 ``phantom-story``, ``phantom-movie``, ``phantom-null`` (:mod:`.phantom`)
     Simulated naturalistic fMRI with known ground truth (embedded default; always available).
+    ``phantom-simple`` is ``phantom-story`` under the name issue 14 gives it.
+``phantom-content``, ``phantom-content-null`` (:mod:`.phantom_content`)
+    The independent validation phantom: content features residualised on word timing,
+    planted in Yeo-17 networks, non-stationary noise, HRF varying by subject and region.
 ``alice`` (:mod:`.alice`)
     Brennan et al. (2016) ROI time courses (real data, from an extra data root).
 ``narratives:TASK`` (:mod:`.narratives`)
@@ -100,6 +104,31 @@ DATASETS: dict[str, DatasetInfo] = {
             (("kind", "null"),),
             "fsLR32k",
             "simulated noise only (same noise model, no stimulus-driven signal)",
+        ),
+        DatasetInfo(
+            "phantom-simple",
+            "analysis_lib.datasets.phantom",
+            None,
+            (("kind", "story"),),
+            "fsLR32k",
+            "phantom-story under the name of issue 14 (timing-dominated features, same atlas)",
+        ),
+        DatasetInfo(
+            "phantom-content",
+            "analysis_lib.datasets.phantom_content",
+            None,
+            (("kind", "content"),),
+            "fsLR32k",
+            "simulated story listening, Yeo-17 networks driven by content features "
+            "(surprisal, frequency, semantic categories) residualised on word timing",
+        ),
+        DatasetInfo(
+            "phantom-content-null",
+            "analysis_lib.datasets.phantom_content",
+            None,
+            (("kind", "content-null"),),
+            "fsLR32k",
+            "phantom-content's noise only (non-stationary; no planted signal)",
         ),
         DatasetInfo(
             "alice",

@@ -1,0 +1,146 @@
+"""Record the held-out-seed validation on phantom-content (issue 14 item 4).
+
+Runs ``analysis_lib.validation.content_seed`` for each configuration (smollm2 atoms,
+tiny-bert atoms, timing atoms), interleaved seed by seed, and rewrites
+``benchmarks/results/validate_content.json`` (atomically) after every seed, so that a run
+cut short still records what finished. Also records the phantom's leave-one-out ISC of
+driven grayordinates beside the real Alice ROIs' and the content features' R^2 on the
+timing regressors.
+
+    python benchmarks/validate_content.py --stride 48 --n-perm-networks 1000 --seeds 20-39
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).parent / "results" / "validate_content.json"
+CONFIGS = (("smollm2", "model"), ("tiny-bert", "model"), (None, "timing"))
+
+
+def isc_record(stride: int) -> dict:
+    from analysis_lib import datasets
+    from analysis_lib.datasets import phantom as ph
+    from analysis_lib.datasets import phantom_content as pc
+
+    out: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        subs = datasets.subjects("alice")
+        x = np.stack([datasets.load("alice", s).values for s in subs])
+    isc = pc.loo_isc(x)
+    out["alice"] = {
+        "what": "LOO ISC of the 6 mm ROI mean courses (18 usable subjects x 6 ROIs)",
+        "per_roi_median": dict(
+            zip(
+                map(str, datasets.load("alice", subs[0])["roi"].values),
+                np.median(isc, 0),
+                strict=True,
+            )
+        ),
+        "quartiles": list(np.percentile(isc, [25, 50, 75])),
+    }
+    p = pc.ContentParams(stride=stride)
+    bold = np.stack([pc.simulate_subject(p, s)[0] for s in range(p.n_subjects)])
+    labels, _ = pc._labels(pc.PLANTED_ATLAS)
+    geo = ph._space_geometry("fsLR32k", stride)
+    lab = labels[: ph.N_CORTEX][ph._nearest_cortex(geo["xyz"])]
+    driven = np.flatnonzero(np.abs(pc.weight_matrix().values).sum(1) > 0) + 1
+    v = pc.loo_isc(bold)[:, np.isin(lab, driven)]
+    out["phantom"] = {
+        "what": f"LOO ISC of single driven grayordinates, phantom-content seed 0, stride {stride}",
+        "snr": p.snr,
+        "quartiles": list(np.percentile(v, [25, 50, 75])),
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis_lib import datasets, validation
+    from analysis_lib import validation_score as vs
+    from analysis_lib.cli.validate import _seeds
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stride", type=int, default=12)
+    ap.add_argument("--n-perm-networks", type=int, default=validation.STUDY_A["n_perm_networks"])
+    ap.add_argument("--seeds", type=_seeds, default=validation.HELDOUT_SEEDS)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--configs",
+        default="smollm2,tiny-bert,timing",
+        help="comma list of smollm2, tiny-bert, timing",
+    )
+    args = ap.parse_args(argv)
+    settings = {"n_perm_networks": args.n_perm_networks}
+    opts = {"stride": args.stride}
+    truth = datasets.ground_truth("phantom-content", **opts)
+    record = {
+        "description": "Held-out-seed validation on the SIMULATED phantom-content "
+        "(analysis_lib.validation.validate_content); recorded on the shared 2-core "
+        "development machine. Simulated data validate the pipeline; they never rank models.",
+        "command": "python " + " ".join(["benchmarks/validate_content.py", *sys.argv[1:]]),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "settings": {**validation.STUDY_A, **settings, **opts},
+        "seeds_requested": list(args.seeds),
+        "timing_r2_raw": dict(
+            zip(
+                truth["feature"].values.tolist(),
+                truth["timing_r2_raw"].values.tolist(),
+                strict=True,
+            )
+        ),
+        "timing_r2": dict(
+            zip(truth["feature"].values.tolist(), truth["timing_r2"].values.tolist(), strict=True)
+        ),
+        "isc": isc_record(args.stride),
+        "runs": {},
+    }
+    atoms = {}
+    wanted = args.configs.split(",")
+    for model, kind in CONFIGS:
+        name = kind if model is None else model
+        if name not in wanted:
+            continue
+        t0 = time.perf_counter()
+        if kind == "timing":
+            atoms[name] = validation.timing_atoms(truth)
+        else:
+            s = validation.STUDY_A
+            atoms[name], _ = validation.model_atoms(
+                model, s["stimulus"], s["n_atoms"], s["alpha"], s["decomposition_seed"], False
+            )
+        record["runs"][name] = {
+            "atoms": kind,
+            "model": model,
+            "per_seed": [],
+            "atoms_seconds": round(time.perf_counter() - t0, 1),
+        }
+    for seed in args.seeds:
+        for name, run in record["runs"].items():
+            t0 = time.perf_counter()
+            r = validation.content_seed(atoms[name], seed, settings=settings, **opts)
+            r["seconds"] = round(time.perf_counter() - t0, 1)
+            run["per_seed"].append(r)
+            run["summary"] = {
+                k: vs.mean_interval(x[k] for x in run["per_seed"])
+                for k in ("precision", "recall", "f1", "null_fpr")
+            }
+            record["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record, indent=1, default=float))
+            os.replace(tmp, args.out)
+            print(name, seed, r["f1"], r["null_fpr"], r["seconds"], flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
