@@ -20,9 +20,15 @@ Stories (:class:`~analysis_lib.stimuli.StoryStimulus`)
       at the story edges so they stay full).
 
     Sub-word activations are pooled to words (``word_pooling``: ``"mean"``, ``"first"`` or
-    ``"last"`` token). Each word is then a boxcar event from its onset to its offset, with
-    its activations as amplitudes, convolved with the HRF on a fine grid and sampled at the
-    volume times (:mod:`analysis_lib.hrf`).
+    ``"last"`` token). Each neuron's word activations are then **centred** (its mean over
+    the story's words subtracted; ``centre=True``, the default), and each word becomes a
+    boxcar event from its onset to its offset, with the centred activations as amplitudes,
+    convolved with the HRF on a fine grid and sampled at the volume times
+    (:mod:`analysis_lib.hrf`). Without centring, a neuron's mean activation multiplies the
+    word train, so every neuron carries a copy of the word rate (a timing leak that makes
+    any network, trained or random, look like a word-rate predictor);
+    :func:`analysis_lib.word_timing.timing_leak` measures it. ``centre=False`` keeps the raw
+    amplitudes (the earlier behaviour).
 Movies (:class:`~analysis_lib.stimuli.MovieStimulus`)
     Each branch sees its own modality: vision encoders see the frames, text encoders the
     text of each TR (captions overlapping it); BridgeTower, the cross-modal model, sees each
@@ -136,6 +142,25 @@ def tokenize_words(tokenizer, words: Sequence[str]) -> tuple[np.ndarray, np.ndar
     lengths = np.array([len(p) for p in pieces], dtype=np.int64)
     ids = np.fromiter((t for p in pieces for t in p), dtype=np.int64, count=int(lengths.sum()))
     return ids, np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+
+
+def centre_words(features: np.ndarray) -> np.ndarray:
+    """Subtract each column's (neuron's) mean over rows (words), in place, in float64 sums.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_words, n_neurons)
+
+    Returns
+    -------
+    ndarray, shape (n_words, n_neurons)
+        The same array, centred; a constant column becomes exactly 0.
+    """
+    mean = features.mean(axis=0, dtype=np.float64)
+    features -= mean.astype(features.dtype)
+    constant = (features.max(axis=0) - features.min(axis=0)) == 0
+    features[:, constant] = 0
+    return features
 
 
 def zscore_columns(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -513,6 +538,7 @@ def extract(
     hrf: str = "spm",
     oversampling: int = 50,
     zscore: bool = True,
+    centre: bool = True,
     batch_size: int = 32,
     seed: int = 0,
     stimulus_kwargs: dict | None = None,
@@ -547,6 +573,10 @@ def extract(
         Fine-grid points per TR for the convolution.
     zscore : bool
         Z-score every neuron over time.
+    centre : bool
+        Stories: subtract each neuron's mean word activation before the HRF convolution, so
+        a constant neuron contributes nothing and word timing does not leak into every
+        neuron. Movies (TR events tile the run) are not affected.
     batch_size : int
         Sequences per forward pass for movies.
     seed : int
@@ -617,6 +647,9 @@ def extract(
             word_pooling=word_pooling,
             progress=progress,
         )
+        if centre:
+            features = centre_words(features)
+        info["centre"] = bool(centre)
         onsets = stim.words["onset"].to_numpy(float)
         durations = (stim.words["offset"] - stim.words["onset"]).to_numpy(float)
     else:
@@ -742,6 +775,8 @@ def cached_extract(
     from .paths import data_home
 
     stim = load_stimulus(stimulus, **(kwargs.pop("stimulus_kwargs", None) or {}))
+    if isinstance(stim, StoryStimulus):
+        kwargs.setdefault("centre", True)  # in the key: raw (pre-centring) caches recompute
     payload = {
         "model": str(model),
         "weights": _weights_key(model, kwargs.get("family"), kwargs.get("seed", 0)),

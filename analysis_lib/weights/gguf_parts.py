@@ -431,6 +431,11 @@ def convert(name: str, root: str | os.PathLike[str] | None = None, *, module=Non
             )
         module, tokenizer = _load_from_gguf(spec, gguf)
     final = converted_folder(name, root)
+    # The GGUF loader dequantises to float32 but leaves its (non-serialisable) quantizer
+    # attached; the weights are plain tensors, so drop it before writing safetensors.
+    module.hf_quantizer = None
+    if getattr(module.config, "quantization_config", None) is not None:
+        del module.config.quantization_config
     tmp = Path(tempfile.mkdtemp(prefix=".hf.", suffix=".partial", dir=final.parent))
     try:
         module.save_pretrained(tmp, safe_serialization=True)
