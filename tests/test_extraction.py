@@ -100,6 +100,7 @@ def test_story_matches_independent_reference(short_story):
     words = list(short_story.words["word"])
     acts, bounds = _reference_word_features(loaded, words, "ffn_out")
     word_feats = np.stack([acts[a:b].mean(0) for a, b in itertools.pairwise(bounds)])
+    word_feats = word_feats - word_feats.mean(0)  # centre=True (the default)
     onsets = short_story.words["onset"].to_numpy()
     durations = (short_story.words["offset"] - short_story.words["onset"]).to_numpy()
     ref = np.column_stack(
