@@ -738,6 +738,10 @@ def _weights_key(model: str, family: str | None, seed: int) -> str:
         spec = REGISTRY[key]
         if spec.kind == "tiny":
             return f"tiny:{key}:seed={seed}:{__version__}"
+        if spec.kind == "split-gguf":  # pinned SHA-256 of the verified GGUF
+            from .weights.gguf_parts import SPLIT_GGUFS
+
+            return SPLIT_GGUFS[key].sha256
         if spec.kind == "trained":
             weights = training.cache_folder(key) / "model.safetensors"
             if weights.is_file():

@@ -149,3 +149,18 @@ def test_download_never_installs(monkeypatch, tmp_path):
     assert "--no-deps" in cmd and cmd[cmd.index("--only-binary") + 1] == ":all:"
     assert cmd[-6:] == spec.requirements
     assert sorted(out) == list(range(1, 7))
+
+
+def test_registered_with_their_ffn_site():
+    from analysis_lib import models
+    from analysis_lib.extraction import _weights_key
+
+    for name, layers, hidden in [("qwen2.5-0.5b", 24, 896), ("qwen2.5-1.5b", 28, 1536)]:
+        row = models.describe(name)
+        assert row["family"] == "qwen2" and row["default_site"] == "ffn_out"
+        assert row["neurons"]["ffn_out"] == layers * hidden
+        assert models.FAMILIES["qwen2"].patterns("ffn_out")[0].regex.endswith(r"mlp\.down_proj$")
+        assert _weights_key(name, None, 0) == gp.SPLIT_GGUFS[name].sha256
+    assert not models.is_available("qwen2.5-0.5b")  # the test data home is empty
+    with pytest.raises(FileNotFoundError, match=r"fetch-weights qwen2\.5-1\.5b"):
+        models.load_model("qwen2.5-1.5b")

@@ -12,6 +12,8 @@ projection, before the residual sum, in every branch) and ``cross_attn_out``
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -209,11 +211,18 @@ FAMILIES: dict[str, Family] = {
 }
 """Every architecture family, by name."""
 
+# Qwen2 (the split-GGUF Qwen2.5-Coder series): the module names of Llama, so the same
+# sites (FFN output ``model.layers.N.mlp.down_proj``); its own tokenizer from the GGUF
+FAMILIES["qwen2"] = dataclasses.replace(
+    FAMILIES["llama"], name="qwen2", model_class="Qwen2ForCausalLM", tokenizer=None
+)
+
 #: ``config.json`` ``model_type`` -> family name, for loading a local folder.
 MODEL_TYPES = {
     "bert": "bert",
     "roberta": "roberta",
     "llama": "llama",
+    "qwen2": "qwen2",
     "vit": "vit",
     "clip": "clip",
     "bridgetower": "bridgetower",

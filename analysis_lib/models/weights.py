@@ -123,6 +123,10 @@ def weights_location(spec: ModelSpec | str) -> Path | None:
         return minilm_folder()
     if spec.name == "smollm2":
         return smollm2_file()
+    if spec.kind == "split-gguf":
+        from ..weights.gguf_parts import gguf_file
+
+        return gguf_file(spec.name)
     return hub_folder(spec.hub_id)
 
 
