@@ -1,0 +1,126 @@
+"""Held-out R^2 of a base model and of base + one feature set (nested, blocked CV).
+
+For one subject: nuisance regressors (cosine drift, intercept) are projected out of the
+data and every feature over the whole run (they contain no feature, so this uses no
+information about the feature-BOLD relation; see :mod:`analysis_lib.encoding.ridge_cv`).
+Outer folds are contiguous blocks of volumes; each training set leaves out ``gap`` volumes
+on either side of its test block. Within each outer fold, features are z-scored with
+training statistics, and
+
+* the **base** model is :class:`himalaya.ridge.RidgeCV` on the base features;
+* the **full** model is :class:`himalaya.ridge.BandedRidgeCV` on two bands (base,
+  feature set), so each band gets its own penalty (chosen by random search over the
+  simplex of band weights and a grid of global penalties);
+
+all penalties are chosen by an inner blocked CV on the training volumes only. Held-out
+predictions of the outer folds are concatenated; ``R^2 = 1 - SSE / SST`` with ``SST``
+around the mean of the held-out data (it can be negative). The unique variance of the
+feature set is ``dR^2 = R^2_full - R^2_base``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..encoding.ridge_cv import DEFAULT_ALPHAS, blocked_splits
+
+
+def _r2(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    tc = true - true.mean(0)
+    sst = (tc**2).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sst > 0, 1.0 - ((true - pred) ** 2).sum(0) / sst, np.nan)
+
+
+def _zscore(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mu, sd = train.mean(0), train.std(0)
+    sd[sd == 0] = 1.0
+    return ((train - mu) / sd).astype(np.float64), ((test - mu) / sd).astype(np.float64)
+
+
+def held_out_r2(
+    Y: np.ndarray,
+    base: np.ndarray,
+    features: dict[str, np.ndarray],
+    nuisance: np.ndarray,
+    *,
+    n_folds: int = 5,
+    gap: int = 6,
+    inner_folds: int = 3,
+    n_iter: int = 20,
+    alphas: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Held-out R^2 of the base model and of base + each feature set.
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_time, n_rois)
+    base : ndarray, shape (n_time, n_base)
+    features : dict of str -> ndarray, shape (n_time, n_features)
+    nuisance : ndarray, shape (n_time, n_nuisance)
+        Projected out of everything first (drift, intercept).
+    n_folds, gap, inner_folds : int
+        Outer folds, gap (volumes) on each side of a test block, inner folds.
+    n_iter : int
+        Random-search iterations of the banded ridge (band weights).
+    alphas : ndarray, optional
+        Global penalties (default ``logspace(-2, 6, 17)``).
+    seed : int
+        Seed of the random search.
+
+    Returns
+    -------
+    r2_base : ndarray, shape (n_rois,)
+    r2_full : dict of str -> ndarray, shape (n_rois,)
+    """
+    from himalaya.backend import set_backend
+    from himalaya.ridge import BandedRidgeCV, RidgeCV
+
+    set_backend("numpy", on_error="raise")
+    alphas = DEFAULT_ALPHAS if alphas is None else np.asarray(alphas, float)
+    n_time = Y.shape[0]
+    q, _ = np.linalg.qr(nuisance)
+
+    def clean(x):
+        return x - q @ (q.T @ x)
+
+    Yc = clean(np.asarray(Y, float))
+    Bc = clean(np.asarray(base, float))
+    Fc = {k: clean(np.asarray(v, float)) for k, v in features.items()}
+    outer = blocked_splits(np.arange(n_time), n_folds, gap)
+    tested = np.unique(np.concatenate([te for _, te in outer]))
+    pred_base = np.zeros_like(Yc)
+    pred_full = {k: np.zeros_like(Yc) for k in Fc}
+    rng = np.random.RandomState(seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Solving ridge is slower.*")
+        for train, test in outer:
+            inner = blocked_splits(train, inner_folds, gap)
+            b_tr, b_te = _zscore(Bc[train], Bc[test])
+            y_tr = Yc[train]
+            model = RidgeCV(alphas=alphas, fit_intercept=False, cv=inner)
+            model.fit(b_tr, y_tr)
+            pred_base[test] = np.asarray(model.predict(b_te))
+            for name, F in Fc.items():
+                f_tr, f_te = _zscore(F[train], F[test])
+                groups = np.r_[np.zeros(b_tr.shape[1], int), np.ones(f_tr.shape[1], int)]
+                banded = BandedRidgeCV(
+                    groups=groups,
+                    solver="random_search",
+                    solver_params={
+                        "n_iter": n_iter,
+                        "alphas": alphas,
+                        "progress_bar": False,
+                    },
+                    fit_intercept=False,
+                    cv=inner,
+                    random_state=rng.randint(2**31 - 1),
+                )
+                banded.fit(np.hstack([b_tr, f_tr]), y_tr)
+                pred_full[name][test] = np.asarray(banded.predict(np.hstack([b_te, f_te])))
+    true = Yc[tested]
+    r2_base = _r2(pred_base[tested], true)
+    return r2_base, {k: _r2(p[tested], true) for k, p in pred_full.items()}
