@@ -13,6 +13,8 @@ signal-to-noise ratios). With finite data each correlation has sampling error of
 ``1/sqrt(T)``; the ratio of sums is consistent and, unlike the correlation with the mean of
 the other subjects (leave-one-subject-out ISC, ``rho_s * corr(z, mean of others)``, biased
 low because that mean is itself noisy), is on the scale of the scored quantity (R^2).
+When there is almost no shared signal the denominator is sampling noise around 0 and the
+ratio is unstable (NaN when it is not positive); average it over subjects.
 It is a ceiling for stimulus-locked variance: subject-specific signals (motion) are not
 shared and count as noise. ``tests/test_comparison.py`` checks it on simulated data with a
 known ceiling.
