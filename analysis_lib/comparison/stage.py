@@ -34,6 +34,33 @@ from .stats import bootstrap_ci, holm, sign_flip_pvalue
 BASE_TERMS = ("rate", "sndpwr", "motion", "wordrate")
 DATASETS = ("alice",)
 DEFAULT_FEATURES = "authors,timing,atoms:minilm,atoms:smollm2,atoms:tiny-bert,surprisal:smollm2"
+#: Models of the capability series, random-weight twins first.
+SERIES = ("tiny-bert", "tiny-llama", "minilm", "smollm2", "qwen2.5-0.5b", "qwen2.5-1.5b")
+CAUSAL_SERIES = ("tiny-llama", "smollm2", "qwen2.5-0.5b", "qwen2.5-1.5b")
+K_SWEEP = (4, 8, 16, 32, 64)
+K_SWEEP_MODELS = ("tiny-llama", "minilm", "smollm2")
+PC_LAYERS = {"smollm2": (0, 6, 12, 18, 24, 29)}
+
+
+def study_a_features(include_unprepared: bool = False) -> str:
+    """The ``study-a`` preset: the chapter's feature sets (Qwen only where prepared).
+
+    Controls (authors without rate, timing), atoms (K = 16) of every model of
+    :data:`SERIES`, a K sweep for :data:`K_SWEEP_MODELS`, surprisal of every causal model,
+    and layer PCs of SmolLM2. Qwen sets are left out when their weights are not prepared
+    (``python -m analysis_lib fetch-weights``) unless ``include_unprepared``.
+    """
+    from ..models import is_available
+
+    def ok(m):
+        return include_unprepared or not m.startswith("qwen") or is_available(m)
+
+    specs = ["authors", "timing"]
+    specs += [f"atoms:{m}:16" for m in SERIES if ok(m)]
+    specs += [f"atoms:{m}:{k}" for m in K_SWEEP_MODELS for k in K_SWEEP if k != 16]
+    specs += [f"surprisal:{m}" for m in CAUSAL_SERIES if ok(m)]
+    specs += [f"pcs:{m}:{layer}" for m, layers in PC_LAYERS.items() for layer in layers]
+    return ",".join(specs)
 
 
 @dataclass(frozen=True)
@@ -51,7 +78,7 @@ class CompareParams(StageParams):
     features: str = param(
         DEFAULT_FEATURES,
         "comma-separated feature sets: authors, timing, atoms:MODEL[:K], pcs:MODEL:LAYER, "
-        "layers:MODEL, surprisal:MODEL",
+        "layers:MODEL, surprisal:MODEL; or the preset study-a (the chapter's sets)",
     )
     n_atoms: int = param(16, "atoms per model when a spec gives no K", minimum=1)
     alpha: float = param(0.1, "L1 penalty of the sparse dictionaries", minimum=0)
@@ -66,6 +93,7 @@ class CompareParams(StageParams):
         10000, "random sign flips when there are more than 16 subjects", minimum=100
     )
     seed: int = param(0, "seed of the search, the bootstrap and the sign flips", minimum=0)
+    n_jobs: int = param(1, "subjects fitted in parallel (processes)", minimum=1)
 
     def check(self) -> None:
         super().check()
@@ -76,7 +104,12 @@ class CompareParams(StageParams):
                 f"compare: base must be comma-separated terms of {list(BASE_TERMS)}, "
                 f"got {self.base!r}"
             )
-        feat.parse_specs(self.features, self.n_atoms)
+        feat.parse_specs(self.feature_text, self.n_atoms)
+
+    @property
+    def feature_text(self) -> str:
+        """``features`` with the ``study-a`` preset expanded."""
+        return study_a_features() if self.features.strip() == "study-a" else self.features
 
     @property
     def base_terms(self) -> list[str]:
@@ -84,7 +117,7 @@ class CompareParams(StageParams):
 
     @property
     def feature_specs(self) -> list[feat.FeatureSpec]:
-        return feat.expand(feat.parse_specs(self.features, self.n_atoms))
+        return feat.expand(feat.parse_specs(self.feature_text, self.n_atoms))
 
 
 def usable_subjects(params: CompareParams) -> tuple[list[str], list[str]]:
@@ -133,6 +166,24 @@ def _base_matrix(subject: str, terms: list[str]) -> np.ndarray:
     return np.hstack(cols).astype(float)
 
 
+def _one_subject(subject: str, params: CompareParams, values: dict, nuisance: np.ndarray):
+    """Held-out R^2 of one subject (base, and base + each feature set)."""
+    from ..datasets import alice
+
+    y = alice.load(subject, params.radius).values.astype(float)
+    return held_out_r2(
+        y,
+        _base_matrix(subject, params.base_terms),
+        values,
+        nuisance,
+        n_folds=params.n_folds,
+        gap=params.gap,
+        inner_folds=params.inner_folds,
+        n_iter=params.n_iter,
+        seed=params.seed,
+    )
+
+
 def compare(params: CompareParams, *, progress: bool = True) -> xr.Dataset:
     """Run the comparison (see the module docstring).
 
@@ -157,6 +208,7 @@ def compare(params: CompareParams, *, progress: bool = True) -> xr.Dataset:
     ValueError
         Bad parameters, unknown subjects, fewer than 3 usable subjects.
     """
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     from ..datasets import alice
@@ -176,22 +228,16 @@ def compare(params: CompareParams, *, progress: bool = True) -> xr.Dataset:
     r2_base = np.empty((S, R))
     r2_full = np.empty((F, S, R))
     Y_all = np.empty((S, len(times), R))
-    for i, s in enumerate(
-        tqdm(subjects, desc="compare: subjects", disable=None if progress else True)
-    ):
+    values = {fs.name: fs.values for fs in sets}
+    jobs = (delayed(_one_subject)(s, params, values, nuisance) for s in subjects)
+    bar = tqdm(total=S, desc="compare: subjects", disable=None if progress else True)
+    results = []
+    for out in Parallel(n_jobs=params.n_jobs, return_as="generator")(jobs):
+        results.append(out)
+        bar.update()
+    bar.close()
+    for i, (s, (rb, rf)) in enumerate(zip(subjects, results, strict=True)):
         y = alice.load(s, params.radius).values.astype(float)
-        base = _base_matrix(s, params.base_terms)
-        rb, rf = held_out_r2(
-            y,
-            base,
-            {fs.name: fs.values for fs in sets},
-            nuisance,
-            n_folds=params.n_folds,
-            gap=params.gap,
-            inner_folds=params.inner_folds,
-            n_iter=params.n_iter,
-            seed=params.seed,
-        )
         r2_base[i] = rb
         for j, fs in enumerate(sets):
             r2_full[j, i] = rf[fs.name]
@@ -278,11 +324,14 @@ def cached_compare(params: CompareParams, *, progress: bool = True) -> xr.Datase
 
     files = sorted((alice.data_dir() / params.radius).glob("s*-timecourses.txt"))
     payload = {
-        "params": params.to_json(),
+        "params": {k: v for k, v in params.as_dict().items() if k != "n_jobs"},
+        "feature_sets": [s.name for s in params.feature_specs],
         "version": __version__,
         "files": [(f.name, f.stat().st_size) for f in files],
     }
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+    digest = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, default=list).encode()
+    ).hexdigest()[:32]
     path = data_home() / "cache" / "compare" / f"{digest}.nc"
     if path.is_file():
         ds = read_netcdf(path)
