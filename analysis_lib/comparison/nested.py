@@ -21,6 +21,7 @@ feature set is ``dR^2 = R^2_full - R^2_base``.
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 
@@ -94,7 +95,9 @@ def held_out_r2(
     tested = np.unique(np.concatenate([te for _, te in outer]))
     pred_base = np.zeros_like(Yc)
     pred_full = {k: np.zeros_like(Yc) for k in Fc}
-    rng = np.random.RandomState(seed)
+    # one random stream per feature set, from the seed and its name: a set's result does not
+    # depend on which other sets are fitted with it (so results can be cached per set)
+    rngs = {k: np.random.RandomState([seed, zlib.crc32(k.encode())]) for k in Fc}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Solving ridge is slower.*")
         for train, test in outer:
@@ -117,7 +120,7 @@ def held_out_r2(
                     },
                     fit_intercept=False,
                     cv=inner,
-                    random_state=rng.randint(2**31 - 1),
+                    random_state=rngs[name].randint(2**31 - 1),
                 )
                 banded.fit(np.hstack([b_tr, f_tr]), y_tr)
                 pred_full[name][test] = np.asarray(banded.predict(np.hstack([b_te, f_te])))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -168,20 +169,39 @@ def _base_matrix(subject: str, terms: list[str]) -> np.ndarray:
 
 def _one_subject(subject: str, params: CompareParams, values: dict, nuisance: np.ndarray):
     """Held-out R^2 of one subject (base, and base + each feature set)."""
+    from .. import __version__
     from ..datasets import alice
+    from ..paths import data_home
 
     y = alice.load(subject, params.radius).values.astype(float)
-    return held_out_r2(
-        y,
-        _base_matrix(subject, params.base_terms),
-        values,
-        nuisance,
-        n_folds=params.n_folds,
-        gap=params.gap,
-        inner_folds=params.inner_folds,
-        n_iter=params.n_iter,
-        seed=params.seed,
-    )
+    base = _base_matrix(subject, params.base_terms)
+    cv = {k: getattr(params, k) for k in ("n_folds", "gap", "inner_folds", "n_iter", "seed")}
+    folder = data_home() / "cache" / "compare_cells"
+
+    def cell_key(name: str, x: np.ndarray) -> str:
+        h = hashlib.sha256()
+        for part in (y, base, nuisance, np.ascontiguousarray(x, dtype=np.float64)):
+            h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+        h.update(json.dumps([name, cv, __version__], sort_keys=True).encode())
+        return h.hexdigest()[:32]
+
+    keys = {name: cell_key(name, x) for name, x in values.items()}
+    done = {}
+    for name, key in keys.items():
+        path = folder / f"{key}.json"
+        if path.is_file():
+            done[name] = json.loads(path.read_text())
+    todo = {name: x for name, x in values.items() if name not in done}
+    if todo or not done:
+        rb, rf = held_out_r2(y, base, todo, nuisance, **cv)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, r2 in rf.items():
+            done[name] = {"r2_base": rb.tolist(), "r2_full": r2.tolist()}
+            tmp = folder / f".{keys[name]}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(done[name]))
+            tmp.replace(folder / f"{keys[name]}.json")
+    rb = np.asarray(next(iter(done.values()))["r2_base"]) if done else rb
+    return rb, {name: np.asarray(done[name]["r2_full"]) for name in values}
 
 
 def compare(params: CompareParams, *, progress: bool = True) -> xr.Dataset:
