@@ -62,7 +62,6 @@ from transformers.utils import logging as hf_logging
 
 from analysis_lib.comparison import CompareParams, cached_compare
 from analysis_lib.comparison.stage import (
-    CAUSAL_SERIES,
     K_SWEEP,
     K_SWEEP_MODELS,
     PC_LAYERS,
@@ -133,7 +132,9 @@ leak = []
 for m in ("tiny-bert", "minilm"):
     for centre in (False, True):
         r = timing_leak(cached_extract(m, "alice", progress=False, centre=centre), "alice")
-        leak.append({"model": m, "centred": centre, "median |r| with word rate": float(r.median())})
+        leak.append(
+            {"model": m, "centred": centre, "median |r| with word rate": float(r.median())}
+        )
 leak = pd.DataFrame(leak)
 for row in leak.itertuples():
     key = f"alice_leak_{row.model.replace('-', '_')}_{'after' if row.centred else 'before'}"
@@ -294,7 +295,9 @@ for r in series.itertuples():
     glue(key + "_lo", r.lo, display=False)
     glue(key + "_hi", r.hi, display=False)
     if not np.isnan(r.perplexity):
-        glue(f"alice_ppl_{r.model.replace('-', '_').replace('.', '_')}", r.perplexity, display=False)
+        glue(
+            f"alice_ppl_{r.model.replace('-', '_').replace('.', '_')}", r.perplexity, display=False
+        )
 series.round(4)
 
 # %% [markdown]
@@ -324,11 +327,13 @@ ax.set_xticks(list(K_SWEEP), [str(k) for k in K_SWEEP])
 ax.axhline(0, color="0.4", lw=0.8)
 ax.legend(frameon=False, fontsize=8)
 for m, layers in PC_LAYERS.items():
-    names = [f"pcs:{m}:L{layer}" for layer in layers]
+    names = [f"pcs:{m}:L{layer}" for layer in layers if f"pcs:{m}:L{layer}" in ds["feature_set"]]
+    if not names:
+        continue
     d = ds.sel(feature_set=names)
     mu = d["roi_mean_dr2_mean"].values
     bx.errorbar(
-        layers,
+        [int(n.rsplit(":L", 1)[1]) for n in names],
         mu,
         yerr=[mu - d["roi_mean_ci_low"].values, d["roi_mean_ci_high"].values - mu],
         fmt="o-",
@@ -382,7 +387,11 @@ lines = [
     + (", ".join(f"`{f}`" for f in sig.index) if len(sig) else "**none**")
     + f" (of {len(table)} tested)."
 ]
-any_roi = [str(f) for f in ds["feature_set"].values if float(ds["p_holm"].sel(feature_set=f).min()) < alpha]
+any_roi = [
+    str(f)
+    for f in ds["feature_set"].values
+    if float(ds["p_holm"].sel(feature_set=f).min()) < alpha
+]
 lines.append(
     "- In at least one ROI (Holm over ROIs x feature sets): "
     + (", ".join(f"`{f}`" for f in any_roi) if any_roi else "**none**")
