@@ -9,8 +9,9 @@ training statistics, and
 
 * the **base** model is :class:`himalaya.ridge.RidgeCV` on the base features;
 * the **full** model is :class:`himalaya.ridge.BandedRidgeCV` on two bands (base,
-  feature set), so each band gets its own penalty (chosen by random search over the
-  simplex of band weights and a grid of global penalties);
+  feature set), so each band gets its own penalty (a fixed grid of band weights,
+  :func:`band_weights`, from nearly base only to nearly feature set only, times a grid of
+  global penalties);
 
 all penalties are chosen by an inner blocked CV on the training volumes only. Held-out
 predictions of the outer folds are concatenated; ``R^2 = 1 - SSE / SST`` with ``SST``
@@ -41,6 +42,22 @@ def _zscore(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return ((train - mu) / sd).astype(np.float64), ((test - mu) / sd).astype(np.float64)
 
 
+def band_weights(n: int) -> np.ndarray:
+    """The ``n`` (base, feature) band weights searched by the banded ridge, shape (n, 2).
+
+    A fixed grid (not random search) of feature/base weight ratios log-spaced from 1e-5
+    to 1e5 (weights sum to 1; himalaya needs them > 0). At the ends the feature set (or
+    the base) is shrunk 1e5 times more than the other band, so the full model can fall
+    back to about the base model: a feature set without information then costs only the
+    noise of the inner penalty choice.
+    """
+    if n < 2:
+        raise ValueError(f"band_weights needs n >= 2, got {n}")
+    ratio = np.logspace(-5, 5, n)
+    w = ratio / (1 + ratio)
+    return np.column_stack([1 - w, w])
+
+
 def held_out_r2(
     Y: np.ndarray,
     base: np.ndarray,
@@ -66,7 +83,7 @@ def held_out_r2(
     n_folds, gap, inner_folds : int
         Outer folds, gap (volumes) on each side of a test block, inner folds.
     n_iter : int
-        Random-search iterations of the banded ridge (band weights).
+        Number of band weights searched (:func:`band_weights`, at least 2).
     alphas : ndarray, optional
         Global penalties (default ``logspace(-2, 6, 17)``).
     seed : int
@@ -95,6 +112,7 @@ def held_out_r2(
     tested = np.unique(np.concatenate([te for _, te in outer]))
     pred_base = np.zeros_like(Yc)
     pred_full = {k: np.zeros_like(Yc) for k in Fc}
+    gammas = band_weights(n_iter)
     # one random stream per feature set, from the seed and its name: a set's result does not
     # depend on which other sets are fitted with it (so results can be cached per set)
     rngs = {k: np.random.RandomState([seed, zlib.crc32(k.encode())]) for k in Fc}
@@ -114,7 +132,7 @@ def held_out_r2(
                     groups=groups,
                     solver="random_search",
                     solver_params={
-                        "n_iter": n_iter,
+                        "n_iter": gammas,
                         "alphas": alphas,
                         "progress_bar": False,
                     },

@@ -88,7 +88,7 @@ class CompareParams(StageParams):
     n_folds: int = param(5, "outer blocked folds", minimum=2)
     gap: int = param(6, "volumes left out on each side of a test block", minimum=0)
     inner_folds: int = param(3, "inner blocked folds (penalty choice)", minimum=2)
-    n_iter: int = param(10, "random-search iterations of the banded ridge", minimum=1)
+    n_iter: int = param(10, "band weights searched by the banded ridge (grid)", minimum=2)
     n_boot: int = param(10000, "bootstrap resamples of the group mean", minimum=100)
     n_perm: int = param(
         10000, "random sign flips when there are more than 16 subjects", minimum=100
@@ -182,7 +182,7 @@ def _one_subject(subject: str, params: CompareParams, values: dict, nuisance: np
         h = hashlib.sha256()
         for part in (y, base, nuisance, np.ascontiguousarray(x, dtype=np.float64)):
             h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
-        h.update(json.dumps([name, cv, __version__], sort_keys=True).encode())
+        h.update(json.dumps([name, cv, "band-grid-v1", __version__], sort_keys=True).encode())
         return h.hexdigest()[:32]
 
     keys = {name: cell_key(name, x) for name, x in values.items()}

@@ -312,6 +312,8 @@ glue("alice_n_pcs", int(params.n_pcs), display=False)
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
 for m in K_SWEEP_MODELS:
     ks = [k for k in K_SWEEP if f"atoms:{m}:{k}" in ds["feature_set"]]
+    if not ks:
+        continue
     d = ds.sel(feature_set=[f"atoms:{m}:{k}" for k in ks])
     mu = d["roi_mean_dr2_mean"].values
     ax.errorbar(

@@ -1,0 +1,432 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Real data: what language models add beyond word timing (Alice)
+#
+# This chapter tests the claim of Study A {cite}`sun2024brainlike` on **real fMRI**: that
+# the artificial neurons of language models carry brain-relevant information, and more so
+# as models become more capable. The data are the public release of Brennan et al.
+# {cite}`brennan2016abstract`: participants listened to the first chapter of *Alice's
+# Adventures in Wonderland* (about 12 minutes, TR 2 s); the release holds, per subject,
+# six left-hemisphere and anterior-temporal regions of interest (ROIs: LATL, RATL, LPTL,
+# LIPL, LPreM, LIFG), each subject's word-rate and sound-power predictors, motion
+# parameters, and the authors' linguistic predictors.
+#
+# The question is asked the way a methods reviewer would: **what does a feature set add,
+# on held-out data, to a model that already knows when words occur and how loud the sound
+# is?** Everything on this page is computed by one library stage,
+# {func}`analysis_lib.comparison.compare` (command `python -m analysis_lib compare`); the
+# page only reads and plots its result.
+#
+# ```{admonition} Heavy step, run before the book
+# :class: note
+# The comparison (every usable subject x 6 ROIs x 30 feature sets, nested cross-validation)
+# takes several minutes; the book build reads its cached result. Prepare it with
+#
+#     python -m analysis_lib fetch-weights qwen2.5-0.5b qwen2.5-1.5b
+#     python -m analysis_lib compare --dataset alice --features study-a --n-jobs 2
+#
+# (the first command is the only one that downloads anything). Without the cache the page
+# runs the same stage itself. The data are read from the extra data root
+# (`ANALYSIS_LIB_EXTRA_DATA`); without them this page stops with the loader's message.
+# ```
+
+# %% tags=["remove-cell"]
+# %matplotlib inline
+import json
+import warnings
+
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+from transformers.utils import logging as hf_logging
+
+from analysis_lib.comparison import CompareParams, cached_compare
+from analysis_lib.comparison.stage import (
+    K_SWEEP,
+    K_SWEEP_MODELS,
+    PC_LAYERS,
+    SERIES,
+    usable_subjects,
+)
+from analysis_lib.datasets import alice
+from analysis_lib.extraction import cached_extract
+from analysis_lib.models import is_available
+from analysis_lib.weights.gguf_parts import fetch_command
+from analysis_lib.word_timing import timing_leak
+
+hf_logging.disable_progress_bar()
+hf_logging.set_verbosity_error()
+plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
+LABEL = {
+    "tiny-bert": "tiny-bert (random)",
+    "tiny-llama": "tiny-llama (random)",
+    "minilm": "MiniLM-L6",
+    "smollm2": "SmolLM2-135M",
+    "qwen2.5-0.5b": "Qwen2.5-Coder-0.5B",
+    "qwen2.5-1.5b": "Qwen2.5-Coder-1.5B",
+}
+
+# %% [markdown]
+# ## The data
+#
+# Every subject present under the data roots is used unless one of its ROI columns is
+# constant (a defective recording); the stage names each left-out subject and ROI, and the
+# warning is shown here rather than hidden.
+
+# %%
+params = CompareParams(dataset="alice", features="authors,timing,atoms:tiny-bert:16,atoms:tiny-llama:16,atoms:minilm:16,atoms:smollm2:16,surprisal:tiny-llama,surprisal:smollm2", n_jobs=2)
+subjects, notes = usable_subjects(params)
+for note in notes:
+    display(Markdown(f"> **Left out**: {note}"))
+missing_qwen = [m for m in SERIES if m.startswith("qwen") and not is_available(m)]
+if missing_qwen:
+    display(
+        Markdown(
+            "```{warning}\nThe Qwen weights are not prepared on this machine ("
+            + ", ".join(missing_qwen)
+            + "), so the series below stops at SmolLM2. Prepare them with\n\n    "
+            + "\n    ".join(fetch_command(m) for m in missing_qwen)
+            + "\n\nand rebuild.\n```"
+        )
+    )
+glue("alice_n_subjects", len(subjects), display=False)
+glue("alice_n_present", len(alice.all_subjects()), display=False)
+glue("alice_n_volumes", alice.N_VOLUMES, display=False)
+print(f"{len(subjects)} usable subjects of {len(alice.all_subjects())} present")
+
+# %% [markdown]
+# {glue:text}`alice_n_subjects` of {glue:text}`alice_n_present` subjects are usable, each
+# with {glue:text}`alice_n_volumes` volumes.
+#
+# ## Word timing leaks into every neuron unless activations are centred
+#
+# A neuron's response on the fMRI clock is the HRF convolved with its word activations
+# ({mod}`analysis_lib.extraction`). If the activations are not centred, a neuron with mean
+# activation $m$ carries $m$ times the convolved word train, whatever the model knows: a
+# random network then looks like a word-rate predictor. The extraction now subtracts each
+# neuron's mean over words before the HRF (`centre=True`, the default). The median
+# absolute correlation of the neurons with the convolved word rate, before and after:
+
+# %%
+leak = []
+for m in ("tiny-bert", "minilm"):
+    for centre in (False, True):
+        r = timing_leak(cached_extract(m, "alice", progress=False, centre=centre), "alice")
+        leak.append(
+            {"model": m, "centred": centre, "median |r| with word rate": float(r.median())}
+        )
+leak = pd.DataFrame(leak)
+for row in leak.itertuples():
+    key = f"alice_leak_{row.model.replace('-', '_')}_{'after' if row.centred else 'before'}"
+    glue(key, row[3], display=False)
+leak.pivot(index="model", columns="centred", values="median |r| with word rate").round(3)
+
+# %% [markdown]
+# Median $|r|$ with the word rate falls from {glue:text}`alice_leak_tiny_bert_before:.2f`
+# to {glue:text}`alice_leak_tiny_bert_after:.2f` for the random tiny-bert and from
+# {glue:text}`alice_leak_minilm_before:.2f` to {glue:text}`alice_leak_minilm_after:.2f` for
+# MiniLM. What remains is real: the variance of a centred response still follows how many
+# words fall in each volume, which is why the base model below contains the word rate.
+#
+# ## The comparison
+#
+# For each subject and ROI ({mod}`analysis_lib.comparison.nested`):
+#
+# - the **base model** is the subject's word rate, sound power and six motion parameters
+#   (a cosine drift with a 0.01 Hz cut-off and an intercept are projected out of
+#   everything first);
+# - the **full model** adds one feature set, fitted with himalaya's banded ridge
+#   (`BandedRidgeCV`), so the base and the feature set each get their own penalty;
+# - both are scored by **held-out $R^2$** in five contiguous blocks of volumes, with
+#   {glue:text}`alice_gap` volumes left out on each side of every test block; all penalties
+#   are chosen by an inner blocked cross-validation on the training volumes only;
+# - the **unique variance** $\Delta R^2 = R^2_{full} - R^2_{base}$ is what the feature set
+#   adds. A feature set without information gives $\Delta R^2 \le 0$ on held-out data.
+#
+# Over subjects: the mean $\Delta R^2$, a percentile bootstrap 95 % interval, a two-sided
+# sign-flip test, and Holm's correction over all ROIs x feature sets (and over feature sets
+# for the mean over ROIs).
+#
+# Feature sets: the authors' linguistic predictors **without** their word rate (which is
+# in the base); timing-only controls (word length and syllables); the atoms of a sparse
+# dictionary ($K$ = 16, and a sweep of $K$ from 4 to 64) of each model's FFN-output
+# neurons; the first principal components of single layers; and each causal model's word
+# surprisal and entropy. `tiny-bert` and `tiny-llama` have **random weights**: they are
+# the twins that show what the same pipeline gives with no language knowledge.
+
+# %%
+ds = cached_compare(params, progress=False)
+glue("alice_gap", int(params.gap), display=False)
+glue("alice_n_sets", int(ds.sizes["feature_set"]), display=False)
+
+
+def group_row(fs: str) -> dict:
+    d = ds.sel(feature_set=fs)
+    return {
+        "feature set": fs,
+        "n features": int(d["n_features"]),
+        "mean dR² (ROIs)": float(d["roi_mean_dr2_mean"]),
+        "95% CI low": float(d["roi_mean_ci_low"]),
+        "95% CI high": float(d["roi_mean_ci_high"]),
+        "p sign-flip": float(d["roi_mean_p_signflip"]),
+        "p Holm": float(d["roi_mean_p_holm"]),
+        "best ROI": str(d["dr2_mean"].idxmax("roi").values),
+        "best ROI p Holm": float(d["p_holm"].min()),
+    }
+
+
+table = pd.DataFrame([group_row(str(f)) for f in ds["feature_set"].values]).set_index(
+    "feature set"
+)
+table.round(4)
+
+# %% [markdown]
+# The base model alone reaches a mean held-out $R^2$ of {glue:text}`alice_r2_base:.3f`.
+# Per ROI, with each subject's $\Delta R^2$ (dots) and the group interval (bar), for the
+# controls and the $K$ = 16 atoms of every model:
+
+# %%
+main_sets = ["authors", "timing"] + [
+    f"atoms:{m}:16" for m in SERIES if f"atoms:{m}:16" in ds["feature_set"]
+]
+glue("alice_r2_base", float(ds["r2_base"].mean()), display=False)
+rois = [str(r) for r in ds["roi"].values]
+fig, axes = plt.subplots(1, len(rois), figsize=(14, 4.2), sharey=True)
+for ax, roi in zip(axes, rois, strict=True):
+    for i, fs in enumerate(main_sets):
+        d = ds.sel(feature_set=fs, roi=roi)
+        jitter = np.linspace(-0.15, 0.15, ds.sizes["subject"])
+        ax.scatter(i + jitter, d["dr2"], s=6, color="0.6", zorder=1)
+        lo, hi, mu = float(d["dr2_ci_low"]), float(d["dr2_ci_high"]), float(d["dr2_mean"])
+        star = float(d["p_holm"]) < 0.05
+        ax.errorbar(i, mu, yerr=[[mu - lo], [hi - mu]], fmt="o", color="C3" if star else "k")
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xticks(range(len(main_sets)), main_sets, rotation=90, fontsize=7)
+    ax.set_title(roi)
+axes[0].set_ylabel("held-out ΔR² over the base model")
+fig.suptitle("red: Holm-corrected p < 0.05 over ROIs x feature sets", fontsize=9)
+fig.tight_layout()
+
+# %% [markdown]
+# ## The capability series
+#
+# Study A's central claim is that brain-like organisation grows with model sophistication
+# and capability. Capability is measured here on the same text: the **per-word
+# perplexity** of each causal model on the Alice chapter (the exponential of the mean word
+# surprisal, comparable across tokenizers; {mod}`analysis_lib.surprisal`). Lower is more
+# capable. MiniLM and tiny-bert are bidirectional encoders without a language-model head,
+# so they have no perplexity and are drawn at the left. Both the atoms ($K$ = 16) and the
+# surprisal regressors of each model are shown, with their 95 % intervals of the mean
+# $\Delta R^2$ over ROIs.
+
+# %%
+rows = []
+for m in SERIES:
+    for kind, fs in (("atoms", f"atoms:{m}:16"), ("surprisal", f"surprisal:{m}")):
+        if fs not in ds["feature_set"]:
+            continue
+        d = ds.sel(feature_set=fs)
+        rows.append(
+            {
+                "model": m,
+                "features": kind,
+                "perplexity": float(d["perplexity"]),
+                "dR2": float(d["roi_mean_dr2_mean"]),
+                "lo": float(d["roi_mean_ci_low"]),
+                "hi": float(d["roi_mean_ci_high"]),
+                "p_holm": float(d["roi_mean_p_holm"]),
+            }
+        )
+series = pd.DataFrame(rows)
+fig, (ax0, ax) = plt.subplots(
+    1, 2, figsize=(10, 4.2), sharey=True, gridspec_kw={"width_ratios": [1, 3]}
+)
+non_causal = series[series["perplexity"].isna()]
+for i, r in enumerate(non_causal.itertuples()):
+    ax0.errorbar(i, r.dR2, yerr=[[r.dR2 - r.lo], [r.hi - r.dR2]], fmt="s", color="C0")
+ax0.set_xticks(range(len(non_causal)), [LABEL[m] for m in non_causal["model"]], rotation=30)
+ax0.set_xlim(-0.6, len(non_causal) - 0.4)
+ax0.set_ylabel("mean held-out ΔR² over ROIs (95 % CI)")
+ax0.set_title("no perplexity (encoders)", fontsize=9)
+causal = series[series["perplexity"].notna()]
+for kind, marker, color in (("atoms", "s", "C0"), ("surprisal", "o", "C1")):
+    sub = causal[causal["features"] == kind].sort_values("perplexity")
+    ax.errorbar(
+        sub["perplexity"],
+        sub["dR2"],
+        yerr=[sub["dR2"] - sub["lo"], sub["hi"] - sub["dR2"]],
+        fmt=marker + "-",
+        color=color,
+        label=f"{kind}",
+        capsize=3,
+    )
+    for r in sub.itertuples():
+        ax.annotate(LABEL[r.model], (r.perplexity, r.hi), fontsize=7, ha="center", va="bottom")
+for a in (ax0, ax):
+    a.axhline(0, color="0.4", lw=0.8)
+ax.set_xscale("log")
+ax.invert_xaxis()
+ax.set_xlabel("per-word perplexity on the Alice chapter (log; more capable to the right)")
+ax.legend(frameon=False)
+fig.tight_layout()
+for r in series.itertuples():
+    key = f"alice_{r.features}_{r.model.replace('-', '_').replace('.', '_')}"
+    glue(key + "_dr2", r.dR2, display=False)
+    glue(key + "_lo", r.lo, display=False)
+    glue(key + "_hi", r.hi, display=False)
+    if not np.isnan(r.perplexity):
+        glue(
+            f"alice_ppl_{r.model.replace('-', '_').replace('.', '_')}", r.perplexity, display=False
+        )
+series.round(4)
+
+# %% [markdown]
+# ## How many atoms, and which layer
+#
+# The number of atoms is a free choice of the method. The curve below repeats the
+# comparison for $K$ = 4 to 64 (left); the right panel uses instead the first
+# {glue:text}`alice_n_pcs` principal components of single SmolLM2 layers.
+
+# %%
+glue("alice_n_pcs", int(params.n_pcs), display=False)
+fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+for m in K_SWEEP_MODELS:
+    ks = [k for k in K_SWEEP if f"atoms:{m}:{k}" in ds["feature_set"]]
+    if not ks:
+        continue
+    d = ds.sel(feature_set=[f"atoms:{m}:{k}" for k in ks])
+    mu = d["roi_mean_dr2_mean"].values
+    ax.errorbar(
+        ks,
+        mu,
+        yerr=[mu - d["roi_mean_ci_low"].values, d["roi_mean_ci_high"].values - mu],
+        fmt="o-",
+        capsize=3,
+        label=LABEL[m],
+    )
+ax.set(xscale="log", xlabel="atoms K", ylabel="mean held-out ΔR² over ROIs (95 % CI)")
+ax.set_xticks(list(K_SWEEP), [str(k) for k in K_SWEEP])
+ax.axhline(0, color="0.4", lw=0.8)
+ax.legend(frameon=False, fontsize=8)
+for m, layers in PC_LAYERS.items():
+    names = [f"pcs:{m}:L{layer}" for layer in layers if f"pcs:{m}:L{layer}" in ds["feature_set"]]
+    if not names:
+        continue
+    d = ds.sel(feature_set=names)
+    mu = d["roi_mean_dr2_mean"].values
+    bx.errorbar(
+        [int(n.rsplit(":L", 1)[1]) for n in names],
+        mu,
+        yerr=[mu - d["roi_mean_ci_low"].values, d["roi_mean_ci_high"].values - mu],
+        fmt="o-",
+        capsize=3,
+        label=LABEL[m],
+    )
+bx.set(xlabel="layer", ylabel="mean held-out ΔR² over ROIs (95 % CI)")
+bx.axhline(0, color="0.4", lw=0.8)
+bx.legend(frameon=False, fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# ## Noise ceiling
+#
+# What any stimulus model can reach in a subject is the share of its signal that is
+# locked to the story, i.e. shared by everyone who heard it. On the scale of the scored
+# quantity (single-subject $R^2$), the **one-factor ceiling**
+# ({func}`analysis_lib.comparison.ceiling.one_factor_ceiling`) estimates it from the
+# pairwise inter-subject correlations $C_{uv} = \rho_u \rho_v$:
+# $\hat\rho_s^2 = \sum_{u \ne v} C_{su} C_{sv} / \sum_{u \ne v} C_{uv}$ over the other
+# subjects (exact under the model, with no equal-reliability assumption; checked on
+# simulated data with a known ceiling in `tests/test_comparison.py`). The correlation with
+# the mean of the other subjects (leave-one-subject-out ISC), used before as the ceiling,
+# is biased low because that mean is noisy, and is on the scale of $r$, not $R^2$.
+
+# %%
+ceil = pd.DataFrame(
+    {
+        "one-factor ceiling (R²)": ds["ceiling"].mean("subject").to_series(),
+        "LOSO ISC (r)": ds["loso_isc"].mean("subject").to_series(),
+        "LOSO ISC squared": (ds["loso_isc"] ** 2).mean("subject").to_series(),
+        "base R²": ds["r2_base"].mean("subject").to_series(),
+    }
+)
+glue("alice_ceiling_mean", float(ds["ceiling"].mean()), display=False)
+glue("alice_loso_mean", float(ds["loso_isc"].mean()), display=False)
+ceil.round(3)
+
+# %% [markdown]
+# The mean one-factor ceiling is $R^2$ = {glue:text}`alice_ceiling_mean:.3f` (the mean
+# LOSO ISC, an $r$, is {glue:text}`alice_loso_mean:.3f`).
+#
+# ## Bottom line
+
+# %%
+alpha = 0.05
+sig = table[table["p Holm"] < alpha]
+lines = [
+    f"- Feature sets whose mean ΔR² over ROIs is different from 0 after Holm correction "
+    f"(p < {alpha}): "
+    + (", ".join(f"`{f}`" for f in sig.index) if len(sig) else "**none**")
+    + f" (of {len(table)} tested)."
+]
+any_roi = [
+    str(f)
+    for f in ds["feature_set"].values
+    if float(ds["p_holm"].sel(feature_set=f).min()) < alpha
+]
+lines.append(
+    "- In at least one ROI (Holm over ROIs x feature sets): "
+    + (", ".join(f"`{f}`" for f in any_roi) if any_roi else "**none**")
+    + "."
+)
+causal_atoms = series[(series["features"] == "atoms") & series["perplexity"].notna()].sort_values(
+    "perplexity", ascending=False
+)
+if len(causal_atoms) >= 3:
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(-np.log(causal_atoms["perplexity"]), causal_atoms["dR2"]).statistic
+    glue("alice_capability_rho", float(rho), display=False)
+    lines.append(
+        f"- Across the {len(causal_atoms)} causal models, the Spearman correlation between "
+        f"capability (−log perplexity) and the atoms' ΔR² is {rho:.2f}; with "
+        f"{len(causal_atoms)} models and overlapping intervals this is descriptive, not a "
+        "test."
+    )
+display(Markdown("\n".join(lines)))
+glue(
+    "alice_summary_json",
+    json.dumps({"significant_mean": list(sig.index), "significant_any_roi": any_roi}),
+    display=False,
+)
+
+# %% [markdown]
+# Read with the numbers above: the intervals of the mean $\Delta R^2$ over ROIs are
+# {glue:text}`alice_atoms_minilm_lo:.4f` to {glue:text}`alice_atoms_minilm_hi:.4f` for
+# MiniLM's atoms and {glue:text}`alice_atoms_smollm2_lo:.4f` to
+# {glue:text}`alice_atoms_smollm2_hi:.4f` for SmolLM2's, against
+# {glue:text}`alice_atoms_tiny_bert_lo:.4f` to {glue:text}`alice_atoms_tiny_bert_hi:.4f` for
+# the random tiny-bert. The list above is generated from the results: only what survives
+# the correction is claimed.
+#
+# Caveats. Six ROI averages from one 12-minute story: every score rests on
+# {glue:text}`alice_n_volumes` volumes per subject, so small effects cannot be resolved and
+# a null result here is not evidence of absence. The conclusions are stated as tests over
+# subjects, so they can be re-checked on another copy of the release (the public one has
+# 28 subjects) by pointing `ANALYSIS_LIB_EXTRA_DATA` at it and running the same command.
+# Whole-brain maps and network correspondence need voxel-wise data (e.g. Narratives),
+# which the commands of the {doc}`overview` run.
