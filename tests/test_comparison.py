@@ -203,3 +203,13 @@ def test_constant_roi_column_excludes_subject_with_warning(monkeypatch, tmp_path
     keep, notes = usable_subjects(CompareParams())
     assert keep == [subjects[0], subjects[2]]
     assert len(notes) == 1 and subjects[1] in notes[0] and "LPreM" in notes[0]
+
+
+def test_band_weights_grid_reaches_both_ends():
+    from analysis_lib.comparison.nested import band_weights
+
+    g = band_weights(10)
+    assert g.shape == (10, 2) and np.allclose(g.sum(1), 1) and (g > 0).all()
+    assert g[0, 1] < 1e-4 and g[-1, 0] < 1e-4
+    with pytest.raises(ValueError, match="n >= 2"):
+        band_weights(1)
