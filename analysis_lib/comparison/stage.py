@@ -33,6 +33,8 @@ from .nested import held_out_r2
 from .stats import bootstrap_ci, holm, sign_flip_pvalue
 
 BASE_TERMS = ("rate", "sndpwr", "motion", "wordrate")
+#: Changes whenever the fitting method changes (part of every cache key).
+METHOD = "band-grid-v1"
 DATASETS = ("alice",)
 DEFAULT_FEATURES = "authors,timing,atoms:minilm,atoms:smollm2,atoms:tiny-bert,surprisal:smollm2"
 #: Models of the capability series, random-weight twins first.
@@ -182,7 +184,7 @@ def _one_subject(subject: str, params: CompareParams, values: dict, nuisance: np
         h = hashlib.sha256()
         for part in (y, base, nuisance, np.ascontiguousarray(x, dtype=np.float64)):
             h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
-        h.update(json.dumps([name, cv, "band-grid-v1", __version__], sort_keys=True).encode())
+        h.update(json.dumps([name, cv, METHOD, __version__], sort_keys=True).encode())
         return h.hexdigest()[:32]
 
     keys = {name: cell_key(name, x) for name, x in values.items()}
@@ -347,6 +349,7 @@ def cached_compare(params: CompareParams, *, progress: bool = True) -> xr.Datase
         "params": {k: v for k, v in params.as_dict().items() if k != "n_jobs"},
         "feature_sets": [s.name for s in params.feature_specs],
         "version": __version__,
+        "method": METHOD,
         "files": [(f.name, f.stat().st_size) for f in files],
     }
     digest = hashlib.sha256(
