@@ -13,7 +13,6 @@ projection, before the residual sum, in every branch) and ``cross_attn_out``
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from dataclasses import dataclass
 from typing import Any
