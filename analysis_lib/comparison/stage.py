@@ -43,6 +43,8 @@ CAUSAL_SERIES = ("tiny-llama", "smollm2", "qwen2.5-0.5b", "qwen2.5-1.5b")
 K_SWEEP = (4, 8, 16, 32, 64)
 K_SWEEP_MODELS = ("tiny-llama", "minilm", "smollm2")
 PC_LAYERS = {"smollm2": (0, 6, 12, 18, 24, 29)}
+#: The book preset's K sweep: one model, three K (the other K of the chapter are in study-a).
+BOOK_K_SWEEP = {"minilm": (4, 16, 64)}
 
 
 def study_a_features(include_unprepared: bool = False) -> str:
@@ -53,10 +55,9 @@ def study_a_features(include_unprepared: bool = False) -> str:
     and layer PCs of SmolLM2. Qwen sets are left out when their weights are not prepared
     (``python -m analysis_lib fetch-weights``) unless ``include_unprepared``.
     """
-    from ..models import is_available
 
     def ok(m):
-        return include_unprepared or not m.startswith("qwen") or is_available(m)
+        return _qwen_ok(m, include_unprepared)
 
     specs = ["authors", "timing"]
     specs += [f"atoms:{m}:16" for m in SERIES if ok(m)]
@@ -64,6 +65,32 @@ def study_a_features(include_unprepared: bool = False) -> str:
     specs += [f"surprisal:{m}" for m in CAUSAL_SERIES if ok(m)]
     specs += [f"pcs:{m}:{layer}" for m, layers in PC_LAYERS.items() for layer in layers]
     return ",".join(specs)
+
+
+def _qwen_ok(model: str, include_unprepared: bool) -> bool:
+    from ..models import is_available
+
+    return include_unprepared or not model.startswith("qwen") or is_available(model)
+
+
+def book_features(include_unprepared: bool = False) -> str:
+    """The ``book`` preset: the sets the book page computes on a fresh build.
+
+    Controls (authors without rate, timing), atoms (K = 16) and surprisal of every model of
+    :data:`SERIES` and :data:`CAUSAL_SERIES`, and a K sweep for one model
+    (:data:`BOOK_K_SWEEP`); no layer PCs. Qwen sets only where their weights are prepared
+    (``python -m analysis_lib fetch-weights``) unless ``include_unprepared``. A subset of
+    ``study-a``, so the two presets share extraction, dictionary and cell caches.
+    """
+    specs = ["authors", "timing"]
+    specs += [f"atoms:{m}:16" for m in SERIES if _qwen_ok(m, include_unprepared)]
+    specs += [f"atoms:{m}:{k}" for m, ks in BOOK_K_SWEEP.items() for k in ks if k != 16]
+    specs += [f"surprisal:{m}" for m in CAUSAL_SERIES if _qwen_ok(m, include_unprepared)]
+    return ",".join(specs)
+
+
+#: Named feature-set presets of ``CompareParams.features``.
+PRESETS = {"study-a": study_a_features, "book": book_features}
 
 
 @dataclass(frozen=True)
@@ -81,7 +108,8 @@ class CompareParams(StageParams):
     features: str = param(
         DEFAULT_FEATURES,
         "comma-separated feature sets: authors, timing, atoms:MODEL[:K], pcs:MODEL:LAYER, "
-        "layers:MODEL, surprisal:MODEL; or the preset study-a (the chapter's sets)",
+        "layers:MODEL, surprisal:MODEL; or a preset: study-a (the chapter's full sets) or "
+        "book (the subset the book page computes)",
     )
     n_atoms: int = param(16, "atoms per model when a spec gives no K", minimum=1)
     alpha: float = param(0.1, "L1 penalty of the sparse dictionaries", minimum=0)
@@ -111,8 +139,9 @@ class CompareParams(StageParams):
 
     @property
     def feature_text(self) -> str:
-        """``features`` with the ``study-a`` preset expanded."""
-        return study_a_features() if self.features.strip() == "study-a" else self.features
+        """``features`` with a preset (:data:`PRESETS`) expanded."""
+        preset = PRESETS.get(self.features.strip())
+        return preset() if preset else self.features
 
     @property
     def base_terms(self) -> list[str]:
