@@ -129,6 +129,25 @@ def test_params_and_specs():
         CompareParams(n_folds=1)
 
 
+def test_presets_book_is_a_bounded_subset_of_study_a(monkeypatch, tmp_path):
+    import analysis_lib.models as models
+
+    monkeypatch.setenv("ANALYSIS_LIB_DATA", str(tmp_path))  # nothing prepared here
+    book = [s.name for s in CompareParams(features="book").feature_specs]
+    full = [s.name for s in CompareParams(features="study-a").feature_specs]
+    assert set(book) < set(full)
+    assert not any("qwen" in n or n.startswith("pcs:") for n in book)
+    sweeps = {n.split(":")[1] for n in book if n.startswith("atoms:") and not n.endswith(":16")}
+    assert sweeps == {"minilm"}
+    assert {"authors", "timing", "surprisal:tiny-llama", "surprisal:smollm2"} <= set(book)
+    assert {f"atoms:{m}:16" for m in ("tiny-bert", "tiny-llama", "minilm", "smollm2")} <= set(book)
+    # prepared Qwen weights bring the Qwen atoms and surprisal in
+    monkeypatch.setattr(models, "is_available", lambda name: True)
+    book_q = [s.name for s in CompareParams(features="book").feature_specs]
+    assert {"atoms:qwen2.5-1.5b:16", "surprisal:qwen2.5-0.5b"} <= set(book_q)
+    assert not set(book) - set(book_q)
+
+
 def test_surprisal_matches_a_direct_forward_pass():
     import warnings
 
