@@ -189,8 +189,8 @@ def group_row(fs: str) -> dict:
         "95% CI high": float(d["roi_mean_ci_high"]),
         "p sign-flip": float(d["roi_mean_p_signflip"]),
         "p Holm": float(d["roi_mean_p_holm"]),
-        "best ROI": str(d["dr2_mean"].idxmax("roi").values),
-        "best ROI p Holm": float(d["p_holm"].min()),
+        "ROI of largest dR²": str(d["dr2_mean"].idxmax("roi").values),
+        "smallest ROI p Holm (either sign)": float(d["p_holm"].min()),
     }
 
 
