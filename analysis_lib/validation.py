@@ -520,7 +520,20 @@ ATOM_KINDS = ("model", "timing", "shifted")
 def timing_atoms(truth: xr.Dataset, stimulus: Any | None = None) -> xr.DataArray:
     """Negative-control atoms from word timing alone: the phantom's timing regressors
     (onsets, duration, silences; SPM HRF) and a word-length boxcar (letters per word over
-    each word's duration), dims (time, atom)."""
+    each word's duration), dims (time, atom).
+
+    Parameters
+    ----------
+    truth : xarray.Dataset
+        Ground truth of ``phantom-content`` (``timing_regressors``).
+    stimulus : StoryStimulus, optional
+        The story (default: the phantom's).
+
+    Returns
+    -------
+    xarray.DataArray (time, atom)
+        The timing-only atoms.
+    """
     from .hrf import convolve
     from .stimuli import load_stimulus
 
@@ -559,6 +572,19 @@ def content_seed(
     **phantom_options: Any,
 ) -> dict:
     """Score one noise seed of ``phantom-content`` (and its null) with atoms ``d``.
+
+    Parameters
+    ----------
+    d : xarray.DataArray (time, atom)
+        The atoms.
+    seed : int
+        Phantom noise seed.
+    settings : dict, optional
+        Overrides of :data:`STUDY_A`.
+    progress : bool
+        Show progress bars (in a terminal only).
+    **phantom_options
+        Options of the phantom.
 
     Returns
     -------
@@ -624,6 +650,8 @@ def validate_content(
         Overrides of :data:`STUDY_A` (e.g. fewer null maps while developing).
     **phantom_options
         Options of the phantom (``stride``, ``n_subjects``, ``snr``, ...).
+    progress : bool
+        Show progress bars (in a terminal only).
 
     Returns
     -------
