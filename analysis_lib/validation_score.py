@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-#: |r| between an atom and a planted feature's regressor above which the atom carries it.
+#: ``|r|`` between an atom and a planted feature's regressor above which the atom carries it.
 #: Fixed before any scoring (issue 14 item 2); not tuned.
 R_CARRY = 0.3
 #: Nominal level of the null false-positive rate.
