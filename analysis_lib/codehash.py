@@ -224,6 +224,11 @@ def dependencies(modules: Iterable[str], root: str | os.PathLike[str] | None = N
     root : path-like, optional
         Folder of the package (default: :func:`package_dir`).
 
+    Returns
+    -------
+    set of str
+        Dotted names of the modules ``modules`` import, directly or not, themselves included.
+
     Raises
     ------
     ValueError

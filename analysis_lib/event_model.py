@@ -77,7 +77,24 @@ def event_regressors(
 
 
 def bandpass(x: np.ndarray, tr: float, low: float = 0.01, high: float = 0.12) -> np.ndarray:
-    """Detrend and band-pass columns as the Partly Cloudy authors did (nilearn, Butterworth)."""
+    """Detrend and band-pass columns as the Partly Cloudy authors did (nilearn, Butterworth).
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (n_times, n_columns)
+        Time series, time first.
+    tr : float
+        Repetition time (s).
+    low : float
+        High-pass cut-off (Hz).
+    high : float
+        Low-pass cut-off (Hz).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_times, n_columns)
+        The filtered series (nilearn ``signal.clean``).
+    """
     from nilearn.signal import clean
 
     return clean(
@@ -186,6 +203,15 @@ def justified_offset(
     best lag lies within ``agreement`` seconds of it and, where the scan has its chance
     level, every network's R^2 at that lag exceeds the 95th percentile of chance;
     otherwise the scan is ambiguous and the offset is 0.
+
+    Parameters
+    ----------
+    scan : xarray.Dataset
+        The clock lag scan (R^2 per lag and network, optional chance level).
+    latency_tolerance : float
+        Lags (s) within this of zero give no offset.
+    agreement : float
+        Largest distance (s) of a network's own best lag from the common one.
 
     Returns
     -------
@@ -326,6 +352,13 @@ def select_regions(table: pd.DataFrame, min_share: float = 25.0) -> dict[str, np
     (TPJ: lateral parietal only), its ``y`` at least ``y_min`` (mPFC: anterior to 30 mm, which
     leaves out the pre-SMA part of the paracingulate gyrus) and its ``z`` at least ``z_min``
     where given (dorsal cingulate: above 20 mm).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Region table with ``name`` and centroid ``x``, ``y``, ``z`` (mm).
+    min_share : float
+        Smallest share (percent) of the region's largest Harvard-Oxford component.
 
     Returns
     -------

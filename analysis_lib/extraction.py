@@ -96,6 +96,11 @@ def plan_windows(n_tokens: int, budget: int, stride: int, causal: bool) -> list[
     stride : int
         Targets per window (after the first window for causal models), ``<= budget``.
     causal : bool
+
+    Returns
+    -------
+    list of Window
+        Windows in order; their targets ``[t_start, t_stop)`` tile ``[0, n_tokens)``.
     """
     if budget < 1 or stride < 1 or stride > budget:
         raise ValueError(
@@ -131,6 +136,13 @@ def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
 
 def tokenize_words(tokenizer, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Token ids of a word sequence and the word index of every token.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        The model's tokenizer (words are tokenised without special tokens).
+    words : sequence of str
+        The words, in order.
 
     Returns
     -------
@@ -321,6 +333,28 @@ def story_word_features(
     """Word-level activations of a story, shape (n_words, n_neurons), float32.
 
     Returns the array and a dict of bookkeeping (token and window counts).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        From :func:`analysis_lib.models.load_model`.
+    stimulus : StoryStimulus
+        The story.
+    sites : list of HookSite
+        Hook sites whose outputs are recorded (neurons concatenated in this order).
+    context : int
+        Tokens per forward pass, special tokens included.
+    stride : int
+        Target tokens per window (:func:`plan_windows`).
+    word_pooling : {'mean', 'first', 'last'}
+        How a word's token activations are combined.
+    progress : bool
+        Show a progress bar (in a terminal only).
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, dict)
+        Activations (n_words, n_neurons), float32, and ``{'n_tokens', 'n_windows', 'context'}``.
     """
     import torch
 
@@ -408,7 +442,27 @@ def movie_tr_features(
     batch_size: int = 32,
     progress: bool = True,
 ) -> tuple[np.ndarray, dict]:
-    """Per-TR activations of a movie, shape (n_volumes, n_neurons), float32."""
+    """Per-TR activations of a movie, shape (n_volumes, n_neurons), float32.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        From :func:`analysis_lib.models.load_model`.
+    stimulus : MovieStimulus
+        The movie.
+    sites : list of HookSite
+        Hook sites whose outputs are recorded.
+    batch_size : int
+        Inputs per forward pass.
+    progress : bool
+        Show a progress bar (in a terminal only).
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, dict)
+        Activations (n_volumes, n_neurons), float32, and bookkeeping counts (frames, texts,
+        sequences).
+    """
     import torch
 
     family = loaded.family
@@ -773,6 +827,25 @@ def cached_extract(
     the stimulus digest, the site, every keyword argument, the package version and the
     digest of the library code extraction imports (:mod:`analysis_lib.codehash`), so a
     change in any of them recomputes. ``model`` must be a name, folder or hub id.
+
+    Parameters
+    ----------
+    model : str
+        Registered name, local folder or hub id.
+    stimulus : str, StoryStimulus or MovieStimulus
+        A stimulus name or object (``stimulus_kwargs`` in ``kwargs`` are passed to
+        :func:`analysis_lib.stimuli.load_stimulus`).
+    site : str, optional
+        Hook site (default: the family's).
+    device : str
+        Torch device.
+    **kwargs
+        Further arguments of :func:`extract`.
+
+    Returns
+    -------
+    xarray.DataArray (time, neuron)
+        The responses, read from the cache or computed and cached.
     """
     from .codehash import code_digest
     from .io import read_cache, read_netcdf, write_netcdf

@@ -264,7 +264,21 @@ def _slug(value: Any) -> str:
 
 
 def run_id(parameters: Mapping[str, Any], varying: Iterable[str]) -> str:
-    """A readable id from the varying parameters, e.g. ``model=minilm_subject=sub-01``."""
+    """A readable id from the varying parameters, e.g. ``model=minilm_subject=sub-01``.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The run's parameters.
+    varying : iterable of str
+        Names of the parameters that vary across the grid.
+
+    Returns
+    -------
+    str
+        ``name=value`` pairs of the varying parameters joined by ``_`` (``default`` when none
+        vary).
+    """
     parts = [f"{k}={_slug(parameters[k])}" for k in varying]
     return "_".join(parts) or "default"
 
@@ -280,6 +294,13 @@ def validate_config(config: Mapping[str, Any], where: str = "grid configuration"
     Unknown keys (top level and per grid) name the closest valid key; ``name`` must be
     a plain name (:data:`NAME_PATTERN`), names unique, ``parameters`` a mapping of
     non-empty lists, ``fixed`` a mapping, ``depends_on`` and ``inputs`` lists of strings.
+
+    Parameters
+    ----------
+    config : mapping
+        The parsed YAML configuration.
+    where : str
+        What the configuration is (its file), named in the errors.
     """
     if not isinstance(config, Mapping) or not isinstance(config.get("grids"), list):
         raise ValueError(f"{where}: needs a top-level 'grids' list")

@@ -47,6 +47,13 @@ def apply_umask(path: str | os.PathLike[str], mode: int = 0o666) -> None:
 
     Temporary files (:func:`tempfile.mkstemp`, pooch downloads) are created with mode
     0600; results renamed from them must honour the user's umask like any other output.
+
+    Parameters
+    ----------
+    path : path-like
+        An existing file.
+    mode : int
+        Permissions before the umask is applied.
     """
     os.chmod(path, mode & ~current_umask())
 
@@ -77,21 +84,60 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` atomically and return the path."""
+    """Write ``text`` to ``path`` atomically and return the path.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; written to a temporary file in its folder, then renamed.
+    text : str
+        Content, written as UTF-8.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path."""
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; written to a temporary file in its folder, then renamed.
+    data : bytes
+        Content.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Return the SHA-256 hex digest of a file, read in chunks."""
+    """Return the SHA-256 hex digest of a file, read in chunks.
+
+    Parameters
+    ----------
+    path : path-like
+        File to hash.
+    chunk : int
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        The 64-character hexadecimal digest.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -163,6 +209,13 @@ def write_netcdf(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike[str]) -
     Booleans and nested attrs are converted to netCDF-safe values (ints, JSON strings).
     A DataArray is stored as a one-variable Dataset named after it.
 
+    Parameters
+    ----------
+    obj : xarray.Dataset or xarray.DataArray
+        The result (any dims); a DataArray needs a name.
+    path : path-like
+        Destination ``.nc`` file; its folder is created.
+
     Returns
     -------
     pathlib.Path
@@ -183,6 +236,12 @@ def read_netcdf(path: str | os.PathLike[str], *, variable: str | None = None):
         File written by :func:`write_netcdf` (or any netCDF4/HDF5 file).
     variable : str, optional
         Return only this data variable as a DataArray.
+
+    Returns
+    -------
+    xarray.Dataset or xarray.DataArray
+        The file's content loaded in memory (the file is closed); a DataArray when ``variable`` is
+        given.
 
     Raises
     ------

@@ -76,6 +76,18 @@ def find_data(relative: str | os.PathLike[str]) -> Path | None:
 def require_data(relative: str | os.PathLike[str], how_to_get: str) -> Path:
     """Like :func:`find_data` but raise a clear error naming every searched place.
 
+    Parameters
+    ----------
+    relative : path-like
+        Path relative to a data root (:func:`search_roots`).
+    how_to_get : str
+        How to obtain the data, appended to the error message.
+
+    Returns
+    -------
+    pathlib.Path
+        The first existing ``root / relative``.
+
     Raises
     ------
     FileNotFoundError

@@ -381,6 +381,10 @@ def layer_heatmap(distribution: xr.DataArray, *, ax=None, title: str = ""):
     ----------
     distribution : DataArray (atom, layer)
         From :func:`analysis_lib.metrics.layer_distribution` (rows sum to 1).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw in (default: a new figure).
+    title : str
+        Axes title.
 
     Returns
     -------
@@ -493,6 +497,13 @@ def separated_meshes(
     surface: str = "inflated", gap: float = 8.0
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """fsLR-32k meshes of both hemispheres moved apart along x.
+
+    Parameters
+    ----------
+    surface : str
+        fsLR-32k surface: ``inflated``, ``very_inflated``, ``midthickness`` ...
+    gap : float
+        Distance between the hemispheres along x, in mesh units (mm).
 
     Returns
     -------

@@ -32,13 +32,12 @@ network ``n``, in units of that voxel's signal loading: ``fit_encoding`` run on 
 signal (``phantom-story`` minus ``phantom-null``) gives betas proportional to ``B[:, n]``
 voxel by voxel (``tests/test_networks_validation.py``). The drift regressors matter: the
 GLM removes what atoms and planted courses share below 0.01 Hz, and model atoms carry much
-of their variance there (MiniLM, 16 atoms, seed 0: 8-54 % per atom). The earlier
-definition, a regression on the atoms and an intercept alone, described a beta that the
-pipeline never estimates: on ``sub-01``'s planted signal with MiniLM atoms it left 11-29 %
-of each driven network's beta pattern unexplained (0 % with the drift), and it ranked the
-networks of several atoms differently from their actual betas (e.g. Auditory first where
-the GLM beta is largest in Cingulo-Opercular), which made correct assignments count as
-failures (recovery 0.33 instead of 1.0 on the same correspondence output).
+of their variance there. The earlier definition, a regression on the atoms and an
+intercept alone, described a beta that the pipeline never estimates: it left part of each
+driven network's beta pattern unexplained (none with the drift) and ranked the networks of
+several atoms differently from their actual betas, which made correct assignments count as
+failures (``tests/test_networks_validation.py`` checks the definition; the recovery it
+gives is in ``benchmarks/results/validate_phantom.json``).
 
 Atom ``k`` is *planted* in the networks ``P_k = {n : |B_kn| >= b_min}`` (default
 ``b_min = 0.3``). Then
@@ -178,6 +177,15 @@ def planted_coefficients(
 def recovery_score(corr: xr.Dataset, planted: xr.DataArray, b_min: float = 0.3) -> dict:
     """Share of planted atoms assigned to one of their planted networks (module docstring).
 
+    Parameters
+    ----------
+    corr : xarray.Dataset
+        Correspondence result with ``assignment`` (atom).
+    planted : xarray.DataArray (atom, network)
+        The planted betas ``B``.
+    b_min : float
+        Smallest ``|B_kn|`` for which atom ``k`` counts as planted in network ``n``.
+
     Returns
     -------
     dict with ``recovery`` (NaN when no atom is planted), ``n_planted``, ``n_recovered``,
@@ -247,6 +255,27 @@ def model_atoms(
 
     The extract and decompose stages (:mod:`analysis_lib.pipeline`) with their defaults,
     except ``n_atoms``, ``alpha`` and ``seed``.
+
+    Parameters
+    ----------
+    model : str
+        Registered model name.
+    stimulus : str
+        Stimulus name.
+    n_atoms : int
+        Number of atoms.
+    alpha : float
+        Sparsity penalty of the decomposition.
+    seed : int
+        Seed of extraction and decomposition.
+    progress : bool
+        Show progress bars (in a terminal only).
+
+    Returns
+    -------
+    tuple of (xarray.DataArray, dict)
+        Atom time courses (time, atom) and ``{"n_neurons", "r2_median",
+        "subgroup_size_median"}`` of the decomposition.
     """
     from .pipeline import DecomposeParams, ExtractParams, decompose, extract
 
@@ -288,6 +317,21 @@ def group_maps(
     The encode stage (no permutations, no cross-validation: only the betas enter the
     group maps) and the group stage (:mod:`analysis_lib.pipeline`). ``seed`` seeds the
     sign flips; ``options`` are the dataset's (phantom) options.
+
+    Parameters
+    ----------
+    atoms : xarray.DataArray (time, atom)
+        Atom time courses on the dataset's grid.
+    dataset : str
+        Registered dataset (a phantom).
+    n_perm_group : int
+        Sign-flip permutations of the group stage.
+    seed : int
+        Seed of the sign flips.
+    progress : bool
+        Show progress bars (in a terminal only).
+    options : dict, optional
+        The dataset's options.
 
     Returns
     -------
@@ -476,7 +520,20 @@ ATOM_KINDS = ("model", "timing", "shifted")
 def timing_atoms(truth: xr.Dataset, stimulus: Any | None = None) -> xr.DataArray:
     """Negative-control atoms from word timing alone: the phantom's timing regressors
     (onsets, duration, silences; SPM HRF) and a word-length boxcar (letters per word over
-    each word's duration), dims (time, atom)."""
+    each word's duration), dims (time, atom).
+
+    Parameters
+    ----------
+    truth : xarray.Dataset
+        Ground truth of ``phantom-content`` (``timing_regressors``).
+    stimulus : StoryStimulus, optional
+        The story (default: the phantom's).
+
+    Returns
+    -------
+    xarray.DataArray (time, atom)
+        The timing-only atoms.
+    """
     from .hrf import convolve
     from .stimuli import load_stimulus
 
@@ -515,6 +572,19 @@ def content_seed(
     **phantom_options: Any,
 ) -> dict:
     """Score one noise seed of ``phantom-content`` (and its null) with atoms ``d``.
+
+    Parameters
+    ----------
+    d : xarray.DataArray (time, atom)
+        The atoms.
+    seed : int
+        Phantom noise seed.
+    settings : dict, optional
+        Overrides of :data:`STUDY_A`.
+    progress : bool
+        Show progress bars (in a terminal only).
+    **phantom_options
+        Options of the phantom.
 
     Returns
     -------
@@ -580,6 +650,8 @@ def validate_content(
         Overrides of :data:`STUDY_A` (e.g. fewer null maps while developing).
     **phantom_options
         Options of the phantom (``stride``, ``n_subjects``, ``snr``, ...).
+    progress : bool
+        Show progress bars (in a terminal only).
 
     Returns
     -------

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-#: |r| between an atom and a planted feature's regressor above which the atom carries it.
+#: ``|r|`` between an atom and a planted feature's regressor above which the atom carries it.
 #: Fixed before any scoring (issue 14 item 2); not tuned.
 R_CARRY = 0.3
 #: Nominal level of the null false-positive rate.
@@ -100,7 +100,20 @@ def truth_pairs(carried: xr.DataArray, feature_network: xr.DataArray) -> xr.Data
 
 
 def predicted_pairs(corr: xr.Dataset, alpha_assign: float | None = None) -> xr.DataArray:
-    """The significant set of a correspondence: ``p_fdr < alpha_assign`` (atom, network)."""
+    """The significant set of a correspondence: ``p_fdr < alpha_assign`` (atom, network).
+
+    Parameters
+    ----------
+    corr : xarray.Dataset
+        Correspondence result with ``p_fdr`` (atom, network).
+    alpha_assign : float, optional
+        Level (default: the result's ``alpha_assign`` attr, else 0.05).
+
+    Returns
+    -------
+    xarray.DataArray of bool (atom, network)
+        The significant pairs.
+    """
     alpha = float(corr.attrs.get("alpha_assign", 0.05) if alpha_assign is None else alpha_assign)
     q = corr["p_fdr"].transpose("atom", "network")
     return xr.DataArray(
@@ -153,13 +166,33 @@ def score_pairs(predicted: xr.DataArray, truth: xr.DataArray) -> dict:
 
 
 def null_fpr(corr_null: xr.Dataset, level: float = NOMINAL) -> float:
-    """Share of (atom, network) tests with ``p < level`` on a null phantom."""
+    """Share of (atom, network) tests with ``p < level`` on a null phantom.
+
+    Parameters
+    ----------
+    corr_null : xarray.Dataset
+        Correspondence result on a null phantom (``p`` (atom, network)).
+    level : float
+        Nominal level.
+
+    Returns
+    -------
+    float
+        The false-positive share, in [0, 1].
+    """
     p = corr_null["p"].values
     return float((np.nan_to_num(p, nan=1.0) < level).mean())
 
 
 def mean_interval(values, confidence: float = 0.95) -> dict:
     """Mean and t interval of the mean across seeds (``n`` values; NaN-free).
+
+    Parameters
+    ----------
+    values : array-like of float
+        One value per seed.
+    confidence : float
+        Confidence level of the t interval.
 
     Returns
     -------

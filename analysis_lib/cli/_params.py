@@ -97,7 +97,22 @@ def add_params_arguments(
 def params_from_args(
     cls: type[StageParams], args: argparse.Namespace, **overrides: Any
 ) -> StageParams:
-    """Build ``cls`` from the parsed options (fields missing from ``args`` keep defaults)."""
+    """Build ``cls`` from the parsed options (fields missing from ``args`` keep defaults).
+
+    Parameters
+    ----------
+    cls : type of StageParams
+        The stage's parameters class.
+    args : argparse.Namespace
+        Options parsed by a parser built with add_params_arguments.
+    **overrides
+        Values that replace those of ``args`` (fields built elsewhere).
+
+    Returns
+    -------
+    StageParams
+        An instance of ``cls``, checked on creation.
+    """
     values = {}
     for f in dataclasses.fields(cls):
         if hasattr(args, f.name):

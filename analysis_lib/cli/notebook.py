@@ -45,6 +45,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_values(path: str, pairs: list[tuple[str, str]]) -> dict:
     """``-p NAME VALUE`` pairs as values: YAML, or the text for string parameters.
 
+    Parameters
+    ----------
+    path : str
+        The notebook, whose parameters cell declares the names and types.
+    pairs : list of (str, str)
+        The ``(NAME, VALUE)`` pairs given with ``-p``.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` with values of the declared types.
+
     Raises
     ------
     ValueError

@@ -214,13 +214,39 @@ def load(name: str, subject: str, **options: Any) -> xr.DataArray:
 
 
 def subjects(name: str, **options: Any) -> list[str]:
-    """Usable subjects of a dataset (defective recordings left out with a warning)."""
+    """Usable subjects of a dataset (defective recordings left out with a warning).
+
+    Parameters
+    ----------
+    name : str
+        Registered dataset (:data:`DATASETS`), e.g. ``narratives:pieman``.
+    **options
+        Passed to the dataset module's ``subjects`` (``root`` ...).
+
+    Returns
+    -------
+    list of str
+        Subject ids.
+    """
     _, module, kwargs = _resolve(name)
     return module.subjects(**kwargs, **options)
 
 
 def ground_truth(name: str, **options: Any) -> xr.Dataset:
-    """Ground truth of a simulated dataset (raises ValueError for real data)."""
+    """Ground truth of a simulated dataset (raises ValueError for real data).
+
+    Parameters
+    ----------
+    name : str
+        A simulated dataset (``phantom-story``, ``phantom-movie``, ``phantom-null``).
+    **options
+        Passed to the dataset module's ``ground_truth``.
+
+    Returns
+    -------
+    xarray.Dataset
+        The planted truth (see :func:`analysis_lib.datasets.phantom.ground_truth`).
+    """
     info, module, kwargs = _resolve(name)
     if not hasattr(module, "ground_truth"):
         raise ValueError(f"dataset {info.name!r} is real data: it has no ground truth")

@@ -119,7 +119,20 @@ def _read_table(path: Path, n_rows: int, n_cols: int | None) -> np.ndarray:
 
 
 def timecourse_file(subject: str, radius: str | int = "6mm") -> Path:
-    """Path of one subject's ROI file."""
+    """Path of one subject's ROI file.
+
+    Parameters
+    ----------
+    subject : str
+        Subject id, e.g. ``"s18"``.
+    radius : {"6mm", "10mm"} or {6, 10}
+        ROI sphere radius.
+
+    Returns
+    -------
+    pathlib.Path
+        The subject's ``<id>-timecourses.txt`` (not checked to exist).
+    """
     return data_dir() / _radius(radius) / f"{_subject_id(subject)}-timecourses.txt"
 
 
@@ -163,6 +176,11 @@ def subjects(radius: str | int = "6mm", warn: bool = True) -> list[str]:
         ROI sphere radius.
     warn : bool
         Warn, naming them, about left-out subjects.
+
+    Returns
+    -------
+    list of str
+        Subject ids, sorted.
     """
     present, defective = _scan(str(data_dir() / _radius(radius)))
     if defective and warn:
@@ -189,6 +207,9 @@ def load(
     stimulus : StoryStimulus, optional
         When given (e.g. ``load_stimulus("alice")``), check that its TR, number of
         volumes and volume times agree with the data; a ValueError names both values.
+    **options
+        None accepted; an unknown option raises TypeError (the registry passes the same keywords to
+        every loader).
 
     Returns
     -------

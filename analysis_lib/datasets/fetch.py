@@ -212,6 +212,11 @@ def selection(
     everything : bool
         Include files the loaders do not read (``Source.optional``).
 
+    Returns
+    -------
+    list of RegistryEntry
+        The files to download, shared files first.
+
     Raises
     ------
     ValueError
@@ -277,7 +282,21 @@ def fetch_command(name: str) -> str:
 
 
 def base_url(name: str, base: str | None = None) -> str:
-    """The URL the repository paths are appended to (option, env var, then GitHub)."""
+    """The URL the repository paths are appended to (option, env var, then GitHub).
+
+    Parameters
+    ----------
+    name : str
+        Registered dataset (:data:`SOURCES`).
+    base : str, optional
+        URL template with ``{repo}`` and ``{commit}`` (default: the environment variable
+        :data:`BASE_URL_ENV`, then :data:`DEFAULT_BASE_URL`).
+
+    Returns
+    -------
+    str
+        The base URL, without a trailing slash.
+    """
     source = _source(name)
     template = base or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return template.format(repo=source.repo, commit=source.commit).rstrip("/")

@@ -124,7 +124,24 @@ def find_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def cifti_path(root: Path, subject: str, run: str, filename: str | None = None) -> Path:
-    """Where the run's dtseries is expected (standard HCP layout first, then flat)."""
+    """Where the run's dtseries is expected (standard HCP layout first, then flat).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The data folder.
+    subject : str
+        HCP subject id.
+    run : str
+        ``MOVIE1`` .. ``MOVIE4``.
+    filename : str, optional
+        File name template with ``{scan}`` (default :data:`DEFAULT_FILENAME`).
+
+    Returns
+    -------
+    pathlib.Path
+        The expected path (not checked to exist).
+    """
     scan = RUNS[run][0]
     name = (filename or DEFAULT_FILENAME).format(scan=scan)
     nested = root / subject / "MNINonLinear" / "Results" / scan / name
@@ -135,7 +152,22 @@ def cifti_path(root: Path, subject: str, run: str, filename: str | None = None) 
 
 
 def subjects(run: str, root: str | os.PathLike[str] | None = None, **_: Any) -> list[str]:
-    """Subjects with a dtseries for ``run`` under ``root``."""
+    """Subjects with a dtseries for ``run`` under ``root``.
+
+    Parameters
+    ----------
+    run : str
+        ``MOVIE1`` .. ``MOVIE4``.
+    root : path-like, optional
+        The data folder (default: searched in the data roots).
+    **_
+        Other loader options, ignored.
+
+    Returns
+    -------
+    list of str
+        Subject ids, sorted.
+    """
     run = _run(run)
     base = find_root(root)
     found = set()
@@ -221,7 +253,20 @@ def read_clip_timing(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, 
 
 
 def clip_table(run: str, timing: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """Clips and rest blocks of a run: columns ``block``, ``start``, ``end`` (s)."""
+    """Clips and rest blocks of a run: columns ``block``, ``start``, ``end`` (s).
+
+    Parameters
+    ----------
+    run : str
+        ``MOVIE1`` .. ``MOVIE4``.
+    timing : path-like, optional
+        A timing file replacing the built-in :data:`CLIPS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block, in run order.
+    """
     run = _run(run)
     clips = read_clip_timing(timing)[run] if timing is not None else CLIPS[run]
     rows, t = [], 0.0
@@ -235,7 +280,22 @@ def clip_table(run: str, timing: str | os.PathLike[str] | None = None) -> pd.Dat
 
 
 def clip_labels(run: str, times: np.ndarray, timing: str | os.PathLike[str] | None = None):
-    """The block (clip name or ``rest``) each volume time falls in."""
+    """The block (clip name or ``rest``) each volume time falls in.
+
+    Parameters
+    ----------
+    run : str
+        ``MOVIE1`` .. ``MOVIE4``.
+    times : numpy.ndarray, shape (n_volumes,)
+        Volume times (s, run clock).
+    timing : path-like, optional
+        As in :func:`clip_table`.
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (n_volumes,)
+        Block name of each volume.
+    """
     table = clip_table(run, timing)
     labels = np.full(len(times), "rest", dtype=object)
     for block, start, end in table.itertuples(index=False):
@@ -371,7 +431,20 @@ def load(
 
 # --------------------------------------------------------------------------- stimulus
 def movie_path(run: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """Where the run's movie file is expected (searched under the root)."""
+    """Where the run's movie file is expected (searched under the root).
+
+    Parameters
+    ----------
+    run : str
+        ``MOVIE1`` .. ``MOVIE4``.
+    root : path-like, optional
+        The data folder (default: searched in the data roots).
+
+    Returns
+    -------
+    pathlib.Path
+        The first matching movie file.
+    """
     run = _run(run)
     base = find_root(root)
     name = f"{RUNS[run][1]}.mp4"
@@ -402,6 +475,13 @@ def texts(
         contains ``label``. Labels above ``threshold`` in a TR are joined by ``", "``.
     n_volumes : int, optional
         Default: the run's volume count.
+    threshold : float
+        Label value above which a WordNet label counts as present.
+
+    Returns
+    -------
+    list of str
+        One text per volume (``n_volumes`` items).
     """
     run = _run(run)
     n = n_volumes or RUNS[run][2]
@@ -469,6 +549,26 @@ def stimulus(
     through :func:`analysis_lib.stimuli.movie_from_video` on the run's grid (TR 1 s,
     ``n_volumes`` defaulting to the run's volume count; a shorter movie is an error naming
     both lengths). ``captions`` is a TSV (``onset``, ``duration``, ``text``).
+
+    Parameters
+    ----------
+    run : str
+        ``MOVIE1`` .. ``MOVIE4``.
+    root : path-like, optional
+        The data folder (default: searched in the data roots).
+    captions : path-like, optional
+        Captions TSV.
+    frames_per_tr : int
+        Frames sampled per TR.
+    size : int or (height, width), optional
+        Resize frames (None: native size).
+    n_volumes : int, optional
+        Volumes (default: the run's count).
+
+    Returns
+    -------
+    MovieStimulus
+        Frames (n_volumes * frames_per_tr, height, width, 3) uint8 and captions.
     """
     from ..stimuli import movie_from_video
 

@@ -106,7 +106,22 @@ def _check_task(task: str) -> str:
 
 
 def runs(root: Path, subject: str, task: str) -> list[int | None]:
-    """Runs of a task for a subject (``[None]`` when the task has no run entity)."""
+    """Runs of a task for a subject (``[None]`` when the task has no run entity).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The BIDS dataset folder.
+    subject : str
+        Subject id (``sub-001``).
+    task : str
+        Task (story) name, e.g. ``pieman``.
+
+    Returns
+    -------
+    list of int or None
+        Run numbers, sorted.
+    """
     func = root / subject / "func"
     found: list[int | None] = []
     for path in sorted(func.glob(f"{subject}_task-{task}*_bold.json")):
@@ -176,7 +191,20 @@ def read_events(path: Path) -> pd.DataFrame:
 
 
 def story_segment(events: pd.DataFrame, path: Path) -> tuple[float, float, float]:
-    """(audio_onset, story_onset, story_duration) on the scanner clock, from events.tsv."""
+    """(audio_onset, story_onset, story_duration) on the scanner clock, from events.tsv.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The scan's ``events.tsv``.
+    path : pathlib.Path
+        That file, named in errors.
+
+    Returns
+    -------
+    tuple of float
+        ``(audio_onset, story_onset, story_duration)`` in seconds.
+    """
     if "trial_type" in events.columns and (events["trial_type"] == "story").any():
         story = events[events["trial_type"] == "story"]
     elif len(events) == 1:
@@ -196,7 +224,26 @@ def story_segment(events: pd.DataFrame, path: Path) -> tuple[float, float, float
 def derivative_path(
     root: Path, derivative: str, stem: str, space: str = VOLUME_SPACE, hemi: str = "L"
 ) -> Path:
-    """Path of a derivative image as the dataset names it."""
+    """Path of a derivative image as the dataset names it.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The BIDS dataset folder.
+    derivative : str
+        Derivative folder under ``derivatives/`` (e.g. ``afni-nosmooth``).
+    stem : str
+        BIDS stem ``sub-XXX_task-YYY[_run-N]``.
+    space : str
+        The volume space (:data:`VOLUME_SPACE`) or the surface space (:data:`SURFACE_SPACE`).
+    hemi : {'L', 'R'}
+        Hemisphere, for the surface space.
+
+    Returns
+    -------
+    pathlib.Path
+        The expected path (not checked to exist).
+    """
     subject = stem.split("_")[0]
     folder = root / "derivatives" / derivative / subject / "func"
     if space == SURFACE_SPACE:
@@ -205,7 +252,20 @@ def derivative_path(
 
 
 def align_path(root: Path, task: str) -> Path:
-    """The Gentle word alignment of a task."""
+    """The Gentle word alignment of a task.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The BIDS dataset folder.
+    task : str
+        Task (story) name.
+
+    Returns
+    -------
+    pathlib.Path
+        ``stimuli/gentle/<task>/align.csv`` (not checked to exist).
+    """
     return root / "stimuli" / "gentle" / task / "align.csv"
 
 
@@ -244,6 +304,22 @@ def subjects(
 
     ``participants.tsv`` is read to check the listing; subjects whose scans appear in
     ``code/scan_exclude.json`` are left out with a warning naming them.
+
+    Parameters
+    ----------
+    task : str
+        Task (story) name, e.g. ``pieman``.
+    root : path-like, optional
+        The BIDS dataset folder (default: searched in the data roots).
+    run : int, optional
+        Only subjects with this run.
+    warn : bool
+        Warn, naming them, about left-out subjects.
+
+    Returns
+    -------
+    list of str
+        Subject ids, sorted.
     """
     task = _check_task(task)
     base = find_root(root)
@@ -514,6 +590,18 @@ def words(task: str, root: str | os.PathLike[str] | None = None) -> pd.DataFrame
     """Word timings (word, onset, offset; s, audio clock) from ``stimuli/gentle/<task>/align.csv``.
 
     Uses :func:`analysis_lib.stimuli.story.read_gentle_csv`.
+
+    Parameters
+    ----------
+    task : str
+        Task (story) name.
+    root : path-like, optional
+        The BIDS dataset folder (default: searched in the data roots).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``word``, ``onset``, ``offset`` (s).
     """
     from ..stimuli.story import read_gentle_csv
 
@@ -531,6 +619,18 @@ def story_stimulus(bold: xr.DataArray, root: str | os.PathLike[str] | None = Non
     :func:`analysis_lib.datasets._bold.check_against_stimulus` passes by construction.
     Words before the first kept volume (e.g. during the music) are kept when they lie
     after the audio onset.
+
+    Parameters
+    ----------
+    bold : xarray.DataArray (time, voxel)
+        A scan from :func:`load` (attrs ``tr`` and ``task``, coord ``time``).
+    root : path-like, optional
+        The BIDS dataset folder (default: searched in the data roots).
+
+    Returns
+    -------
+    StoryStimulus
+        The story on the scan's volume grid.
     """
     from ..stimuli import make_story
 

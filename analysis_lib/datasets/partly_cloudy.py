@@ -179,7 +179,20 @@ def _subject_id(subject: str | int) -> str:
 
 
 def timeseries_file(subject: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """Path of one subject's (380, 293) time-series file."""
+    """Path of one subject's (380, 293) time-series file.
+
+    Parameters
+    ----------
+    subject : str
+        e.g. ``"sub-0001"``.
+    root : path-like, optional
+        Data folder (see :func:`find_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        The file (not checked to exist).
+    """
     return _ts_dir(find_root(root)) / f"{_subject_id(subject)}{TS_SUFFIX}"
 
 
@@ -190,7 +203,20 @@ def all_subjects(root: str | os.PathLike[str] | None = None) -> list[str]:
 
 
 def subjects(root: str | os.PathLike[str] | None = None, **_: Any) -> list[str]:
-    """Every subject present (a time-series file under the data folder), sorted."""
+    """Every subject present (a time-series file under the data folder), sorted.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data folder (see :func:`find_root`).
+    **_
+        Other loader options, ignored.
+
+    Returns
+    -------
+    list of str
+        Subject ids.
+    """
     return all_subjects(root)
 
 
@@ -463,6 +489,8 @@ def load(
         See :func:`regions`.
     stimulus : EventStimulus, optional
         Check that the data lie on its grid (TR, number of volumes, times).
+    **options
+        None accepted; an unknown option raises TypeError naming it.
 
     Returns
     -------
@@ -512,6 +540,15 @@ def load_group(
     allow_pickle: bool = False,
 ) -> xr.DataArray:
     """Stack subjects into one array.
+
+    Parameters
+    ----------
+    subject_ids : list of str, optional
+        Subjects, in this order (default: :func:`subjects`).
+    root : path-like, optional
+        Data folder (see :func:`find_root`).
+    allow_pickle : bool
+        See :func:`regions`.
 
     Returns
     -------
@@ -589,6 +626,13 @@ def twin_pairs(
 
     Subjects named in the twin tables without a time-series file (or outside
     ``subject_ids``) are skipped with one warning that counts them.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Data folder (see :func:`find_root`).
+    subject_ids : list of str, optional
+        Only pairs whose twins are among these.
 
     Returns
     -------

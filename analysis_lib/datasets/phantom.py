@@ -309,6 +309,8 @@ def story_features(stimulus: Any, hrf: str = "spm") -> np.ndarray:
     ----------
     stimulus : StoryStimulus
         With ``.words`` (columns word, onset, offset) and ``.volume_times``.
+    hrf : str
+        HRF model (:func:`analysis_lib.hrf.convolve`).
 
     Returns
     -------
@@ -386,7 +388,20 @@ def movie_raw_features(
 
 
 def movie_features(stimulus: Any, hrf: str = "spm") -> np.ndarray:
-    """HRF-convolved, z-scored movie features at the volume times, shape (n_volumes, 4)."""
+    """HRF-convolved, z-scored movie features at the volume times, shape (n_volumes, 4).
+
+    Parameters
+    ----------
+    stimulus : MovieStimulus
+        With ``.frames`` and ``.volume_times``.
+    hrf : str
+        HRF model (:func:`analysis_lib.hrf.convolve`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_volumes, 4)
+        Columns :data:`MOVIE_FEATURES`.
+    """
     from ..hrf import convolve
 
     frames, frame_times = _movie_frames(stimulus)
@@ -425,7 +440,20 @@ def _movie_captions(stimulus: Any) -> list[str]:
 
 
 def features(params: PhantomParams, stimulus: Any | None = None) -> xr.DataArray:
-    """The stimulus features of a phantom, dims (time, feature)."""
+    """The stimulus features of a phantom, dims (time, feature).
+
+    Parameters
+    ----------
+    params : PhantomParams
+        The phantom's parameters.
+    stimulus : StoryStimulus or MovieStimulus, optional
+        Default: the phantom's default stimulus.
+
+    Returns
+    -------
+    xarray.DataArray (time, feature)
+        z-scored features at the volume times.
+    """
     stim = stimulus if stimulus is not None else _load_stimulus(params.stimulus)
     is_movie = params.kind == "movie" or (params.kind == "null" and not hasattr(stim, "words"))
     if is_movie:
@@ -449,7 +477,20 @@ def features(params: PhantomParams, stimulus: Any | None = None) -> xr.DataArray
 
 
 def weight_matrix(params: PhantomParams, feature_names: tuple[str, ...]) -> xr.DataArray:
-    """Planted weights, dims (network, feature); all zero for ``phantom-null``."""
+    """Planted weights, dims (network, feature); all zero for ``phantom-null``.
+
+    Parameters
+    ----------
+    params : PhantomParams
+        The phantom's parameters.
+    feature_names : tuple of str
+        The features' names, in column order.
+
+    Returns
+    -------
+    xarray.DataArray (network, feature)
+        The planted weights ``W``.
+    """
     _, networks = atlas_labels(params.atlas)
     table = {"story": STORY_WEIGHTS, "movie": MOVIE_WEIGHTS}
     w = np.zeros((len(networks), len(feature_names)))
@@ -499,6 +540,13 @@ def _drift(rng: np.random.Generator, times: np.ndarray, n_voxels: int) -> np.nda
 def subject_maps(params: PhantomParams, subject_index: int) -> tuple[np.ndarray, np.ndarray]:
     """A subject's jittered labels and voxel weights.
 
+    Parameters
+    ----------
+    params : PhantomParams
+        The phantom's parameters.
+    subject_index : int
+        0-based subject number (seeds the subject's draws).
+
     Returns
     -------
     labels : array of int, shape (n_voxels,)
@@ -520,6 +568,15 @@ def simulate_subject(
     params: PhantomParams, subject_index: int, feats: xr.DataArray
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Simulate one subject.
+
+    Parameters
+    ----------
+    params : PhantomParams
+        The phantom's parameters.
+    subject_index : int
+        0-based subject number (seeds the subject's draws).
+    feats : xarray.DataArray (time, feature)
+        From :func:`features`.
 
     Returns
     -------
@@ -595,7 +652,20 @@ def _feats_cached(params: PhantomParams, stimulus: Any | None) -> xr.DataArray:
 
 
 def subjects(kind: str = "story", **options: Any) -> list[str]:
-    """Phantom subjects: ``sub-01`` .. ``sub-08`` (``n_subjects`` option)."""
+    """Phantom subjects: ``sub-01`` .. ``sub-08`` (``n_subjects`` option).
+
+    Parameters
+    ----------
+    kind : {'story', 'movie', 'null'}
+        The phantom.
+    **options
+        Phantom options (:class:`PhantomParams` fields, e.g. ``n_subjects``).
+
+    Returns
+    -------
+    list of str
+        Subject ids.
+    """
     options.pop("stimulus_object", None)
     return _subject_ids(_params(kind, **options).n_subjects)
 
@@ -740,6 +810,17 @@ def ground_truth(
     **options: Any,
 ) -> xr.Dataset:
     """Ground truth of a phantom: planted weights, features, network courses and maps.
+
+    Parameters
+    ----------
+    kind : {'story', 'movie', 'null'}
+        The phantom.
+    stimulus_object : StoryStimulus or MovieStimulus, optional
+        Stimulus whose features drive the phantom (default: the phantom's).
+    cache : bool
+        Read and write the on-disk cache.
+    **options
+        Phantom options (:class:`PhantomParams` fields).
 
     Returns
     -------

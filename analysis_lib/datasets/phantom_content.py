@@ -257,7 +257,22 @@ def _trains(onset: np.ndarray, values: np.ndarray, n_fine: int, t0: float) -> np
 
 
 def double_gamma(peak: float = 6.0, ratio: float = 1 / 6, length: float = 32.0) -> np.ndarray:
-    """Double-gamma HRF on the fine grid (unit sum); SPM's with ``peak`` 6, ``ratio`` 1/6."""
+    """Double-gamma HRF on the fine grid (unit sum); SPM's with ``peak`` 6, ``ratio`` 1/6.
+
+    Parameters
+    ----------
+    peak : float
+        Delay of the peak (s).
+    ratio : float
+        Undershoot to peak ratio.
+    length : float
+        Kernel length (s).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_fine,)
+        The kernel on the fine grid, summing to 1.
+    """
     from scipy.stats import gamma
 
     t = np.arange(0, length, DT)
@@ -420,7 +435,20 @@ def _subject_maps(params: ContentParams, s: int) -> tuple[np.ndarray, np.ndarray
 
 
 def subject_hrfs(params: ContentParams, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Peak delay (s) and undershoot ratio of each Yeo-17 network's HRF for subject ``s``."""
+    """Peak delay (s) and undershoot ratio of each Yeo-17 network's HRF for subject ``s``.
+
+    Parameters
+    ----------
+    params : ContentParams
+        The phantom's parameters.
+    s : int
+        0-based subject number.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(peak, ratio)``, each of shape (17,).
+    """
     _, nets = _labels(PLANTED_ATLAS)
     rng = _rng(params, s, "hrf")
     peak = np.clip(6.0 + rng.normal(0.0, params.hrf_sd, len(nets)), 4.0, 9.0)
@@ -429,7 +457,20 @@ def subject_hrfs(params: ContentParams, s: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def simulate_subject(params: ContentParams, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """One subject: BOLD (time, voxel) float32 and the planted signal (time, voxel)."""
+    """One subject: BOLD (time, voxel) float32 and the planted signal (time, voxel).
+
+    Parameters
+    ----------
+    params : ContentParams
+        The phantom's parameters.
+    s : int
+        0-based subject number.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        BOLD (time, voxel) float32 and the planted signal (time, voxel).
+    """
     fm = _feature_model(params.stimulus)
     n_t = fm["times"].size
     labels, vweight = _subject_maps(params, s)
@@ -498,7 +539,20 @@ def _cache_dir(params: ContentParams) -> Path:
 
 
 def subjects(kind: str = "content", **options: Any) -> list[str]:
-    """``sub-01`` .. (``n_subjects`` option)."""
+    """``sub-01`` .. (``n_subjects`` option).
+
+    Parameters
+    ----------
+    kind : str
+        The phantom (``content`` or its null).
+    **options
+        Phantom options (:class:`ContentParams` fields).
+
+    Returns
+    -------
+    list of str
+        Subject ids.
+    """
     return _ph._subject_ids(_params(kind, **options).n_subjects)
 
 
@@ -510,7 +564,24 @@ def available(kind: str = "content") -> bool:
 
 
 def load(subject: str, kind: str = "content", *, cache: bool = True, **options: Any):
-    """Generate (or read from the cache) one subject, ``bold`` (time, voxel)."""
+    """Generate (or read from the cache) one subject, ``bold`` (time, voxel).
+
+    Parameters
+    ----------
+    subject : str
+        Subject id, e.g. ``sub-01``.
+    kind : str
+        The phantom (``content`` or its null).
+    cache : bool
+        Read and write the on-disk cache.
+    **options
+        Phantom options (:class:`ContentParams` fields).
+
+    Returns
+    -------
+    xarray.DataArray (time, voxel)
+        The subject's ``bold``.
+    """
     params = _params(kind, **options)
     ids = _ph._subject_ids(params.n_subjects)
     if subject not in ids:
@@ -546,6 +617,15 @@ def load(subject: str, kind: str = "content", *, cache: bool = True, **options: 
 
 def ground_truth(kind: str = "content", *, cache: bool = True, **options: Any) -> xr.Dataset:
     """Ground truth of ``phantom-content``.
+
+    Parameters
+    ----------
+    kind : str
+        The phantom (``content`` or its null).
+    cache : bool
+        Read and write the on-disk cache.
+    **options
+        Phantom options (:class:`ContentParams` fields).
 
     Returns
     -------

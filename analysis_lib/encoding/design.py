@@ -64,7 +64,22 @@ class Design:
 def drift_regressors(
     frame_times: np.ndarray, drift_model: str | None = "cosine", high_pass: float = 0.01
 ) -> pd.DataFrame:
-    """Drift basis and constant from nilearn (``drift_model`` None gives only the constant)."""
+    """Drift basis and constant from nilearn (``drift_model`` None gives only the constant).
+
+    Parameters
+    ----------
+    frame_times : ndarray, shape (n_time,)
+        Acquisition time of each volume (s).
+    drift_model : {'cosine', 'polynomial'} or None
+        nilearn drift model.
+    high_pass : float
+        Cut-off frequency of the cosine basis (Hz).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Shape (n_time, n_drift + 1): the drift regressors, then the constant.
+    """
     from nilearn.glm.first_level import make_first_level_design_matrix
 
     with _single_blas_thread():  # tiny SVDs: threads only add stalls
@@ -86,6 +101,26 @@ def build_design(
     high_pass: float = 0.01,
 ) -> Design:
     """Assemble the design ``[atoms, confounds, drift, constant]`` and check its rank.
+
+    Parameters
+    ----------
+    atoms : ndarray, shape (n_time, n_atoms)
+        Regressors of interest.
+    atom_names : list of str
+        Names of the ``n_atoms`` columns.
+    confounds : pandas.DataFrame, shape (n_time, n_confounds), optional
+        Nuisance regressors (motion ...).
+    frame_times : ndarray, shape (n_time,), optional
+        Volume times (s); needed for a drift model.
+    drift_model : {'cosine', 'polynomial'} or None
+        nilearn drift model (None: the constant only).
+    high_pass : float
+        Cut-off of the cosine basis (Hz).
+
+    Returns
+    -------
+    Design
+        ``atoms`` (n_time, n_atoms), ``nuisance`` (n_time, n_nuisance) and the column names.
 
     Raises
     ------

@@ -40,7 +40,20 @@ class GLMFit:
 
 
 def ols(X: torch.Tensor, Y: torch.Tensor) -> GLMFit:
-    """Least squares of every column of ``Y`` (T, V) on ``X`` (T, p) through a QR factorization."""
+    """Least squares of every column of ``Y`` (T, V) on ``X`` (T, p) through a QR factorization.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (T, p)
+        Design, full column rank.
+    Y : torch.Tensor, shape (T, V)
+        Data, one column per voxel.
+
+    Returns
+    -------
+    GLMFit
+        ``beta`` (p, V), ``rss`` (V,), ``xtx_inv_diag`` (p,), ``dof = T - p``.
+    """
     Q, R = torch.linalg.qr(X, mode="reduced")
     beta = torch.linalg.solve_triangular(R, Q.T @ Y, upper=True)
     resid = Y - X @ beta
@@ -53,12 +66,40 @@ def ols(X: torch.Tensor, Y: torch.Tensor) -> GLMFit:
 
 
 def residuals(X: torch.Tensor, fit: GLMFit, Y: torch.Tensor) -> torch.Tensor:
-    """Residuals ``Y - X beta``, shape (T, V)."""
+    """Residuals ``Y - X beta``, shape (T, V).
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (T, p)
+        Design.
+    fit : GLMFit
+        From :func:`ols` of ``X`` and ``Y``.
+    Y : torch.Tensor, shape (T, V)
+        Data.
+
+    Returns
+    -------
+    torch.Tensor, shape (T, V)
+        The residuals.
+    """
     return Y - X @ fit.beta
 
 
 def ar1_coefficients(resid: torch.Tensor, bins: int = 100) -> torch.Tensor:
-    """Lag-1 Yule-Walker coefficients of residuals (T, V), truncated to ``1/bins`` steps."""
+    """Lag-1 Yule-Walker coefficients of residuals (T, V), truncated to ``1/bins`` steps.
+
+    Parameters
+    ----------
+    resid : torch.Tensor, shape (T, V)
+        OLS residuals.
+    bins : int
+        Coefficients are truncated to multiples of ``1 / bins`` (as nilearn bins them).
+
+    Returns
+    -------
+    torch.Tensor, shape (V,)
+        The lag-1 autocorrelation of each voxel.
+    """
     n = resid.shape[0]
     y = resid - resid.mean(0, keepdim=True)
     r0 = (y * y).sum(0) / n
@@ -68,7 +109,20 @@ def ar1_coefficients(resid: torch.Tensor, bins: int = 100) -> torch.Tensor:
 
 
 def ar1_whiten(x: torch.Tensor, rho: float) -> torch.Tensor:
-    """Whiten along the first (time) axis: ``w[0] = x[0]``, ``w[t] = x[t] - rho x[t-1]``."""
+    """Whiten along the first (time) axis: ``w[0] = x[0]``, ``w[t] = x[t] - rho x[t-1]``.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (T, ...)
+        Design or data, time first.
+    rho : float
+        AR(1) coefficient.
+
+    Returns
+    -------
+    torch.Tensor, shape of ``x``
+        The whitened array.
+    """
     out = x.clone()
     out[1:] = x[1:] - rho * x[:-1]
     return out
@@ -81,7 +135,20 @@ def ar1_groups(rho: np.ndarray) -> list[tuple[float, np.ndarray]]:
 
 
 def two_sided_pvalue(t: np.ndarray, dof: int) -> np.ndarray:
-    """Two-sided parametric p values of t statistics with ``dof`` degrees of freedom."""
+    """Two-sided parametric p values of t statistics with ``dof`` degrees of freedom.
+
+    Parameters
+    ----------
+    t : ndarray
+        t statistics (any shape).
+    dof : int
+        Degrees of freedom.
+
+    Returns
+    -------
+    ndarray, shape of ``t``
+        ``2 * P(T > |t|)``.
+    """
     from scipy import stats
 
     return 2.0 * stats.t.sf(np.abs(t), dof)

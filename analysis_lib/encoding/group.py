@@ -104,7 +104,23 @@ def subject_maps(results, *, variable: str = "beta") -> xr.DataArray:
 
 
 def sign_flips(n_subjects: int, n_perm: int, seed: int) -> np.ndarray:
-    """Sign vectors (P, S): all non-identity ones if few enough, else random draws."""
+    """Sign vectors (P, S): all non-identity ones if few enough, else random draws.
+
+    Parameters
+    ----------
+    n_subjects : int
+        Number of subjects S.
+    n_perm : int
+        Number of permutations wanted.
+    seed : int
+        Seed of the random draws.
+
+    Returns
+    -------
+    ndarray, shape (P, S)
+        Sign vectors of +1 / -1: every non-identity one (P = 2**S - 1) when there are at most
+        ``n_perm``, else ``n_perm`` random draws.
+    """
     if 2**n_subjects <= n_perm + 1:
         all_signs = np.array(list(itertools.product([1.0, -1.0], repeat=n_subjects)))
         return all_signs[1:]

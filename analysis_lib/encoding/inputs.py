@@ -59,6 +59,18 @@ def as_bold(bold, *, tr: float | None = None) -> xr.DataArray:
 
     Plain arrays get ``voxel`` coords ``0..V-1`` and, when ``tr`` is given, a ``time``
     coordinate ``tr * arange(T)`` and ``attrs['tr']``.
+
+    Parameters
+    ----------
+    bold : xarray.DataArray or array-like, shape (n_time, n_voxels)
+        BOLD data; a DataArray must have dims ``time`` and ``voxel``.
+    tr : float, optional
+        Repetition time (s) for a plain array.
+
+    Returns
+    -------
+    xarray.DataArray (time, voxel)
+        The same values, with the dims and coords above.
     """
     if isinstance(bold, xr.Dataset):
         if "bold" not in bold:
@@ -90,7 +102,20 @@ def as_bold(bold, *, tr: float | None = None) -> xr.DataArray:
 
 
 def infer_tr(*arrays: xr.DataArray, tr: float | None = None) -> float | None:
-    """Repetition time in seconds from ``tr``, an ``attrs['tr']`` or a ``time`` coordinate."""
+    """Repetition time in seconds from ``tr``, an ``attrs['tr']`` or a ``time`` coordinate.
+
+    Parameters
+    ----------
+    *arrays : xarray.DataArray
+        Arrays with a ``time`` dim, looked at in order.
+    tr : float, optional
+        An explicit TR (s), which wins.
+
+    Returns
+    -------
+    float or None
+        The TR in seconds, None when nothing gives it.
+    """
     if tr is not None:
         return float(tr)
     for da in arrays:
@@ -103,7 +128,17 @@ def infer_tr(*arrays: xr.DataArray, tr: float | None = None) -> float | None:
 
 
 def check_time_axes(atoms: xr.DataArray, bold: xr.DataArray, tr: float | None) -> None:
-    """Raise when atoms and BOLD differ in length or in their time coordinates."""
+    """Raise when atoms and BOLD differ in length or in their time coordinates.
+
+    Parameters
+    ----------
+    atoms : xarray.DataArray (time, atom)
+        Atom time courses.
+    bold : xarray.DataArray (time, voxel)
+        BOLD data.
+    tr : float or None
+        The TR (s) used to compare time coordinates.
+    """
     n_a, n_b = atoms.sizes["time"], bold.sizes["time"]
     tr_text = f"{tr:g} s" if tr is not None else "unknown"
     if n_a != n_b:
@@ -141,7 +176,20 @@ class VoxelValidity:
 
 
 def voxel_validity(values: np.ndarray, chunk: int = 8192) -> VoxelValidity:
-    """Flag voxels with non-finite values or a constant time series, in chunks."""
+    """Flag voxels with non-finite values or a constant time series, in chunks.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_time, n_voxels)
+        BOLD values.
+    chunk : int
+        Voxels checked at a time (bounds the memory).
+
+    Returns
+    -------
+    VoxelValidity
+        ``valid`` (n_voxels,) and the counts of non-finite and constant voxels.
+    """
     n_vox = values.shape[1]
     finite = np.empty(n_vox, bool)
     const = np.empty(n_vox, bool)
@@ -160,6 +208,18 @@ def read_confounds(path: str | os.PathLike[str], *, drop_first: int = 0) -> pd.D
 
     Whitespace-separated numbers without a header (SPM), or a TSV/CSV with a header.
     ``drop_first`` removes leading rows (volumes discarded from the BOLD series).
+
+    Parameters
+    ----------
+    path : path-like
+        The confounds file.
+    drop_first : int
+        Leading rows to drop.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (n_time, n_confounds)
+        The confounds (columns named by the header, or ``c0, c1 ...``).
     """
     path = Path(path)
     if not path.exists():
@@ -193,6 +253,18 @@ def as_confounds(confounds, n_time: int) -> pd.DataFrame | None:
 
     Accepts ``None``, an array (T, C), a DataFrame, a DataArray with dim ``time``, a path,
     or a list of those (concatenated column-wise).
+
+    Parameters
+    ----------
+    confounds : None, array-like, DataFrame, DataArray, path or list of those
+        The confounds, one row per volume.
+    n_time : int
+        Number of volumes the confounds must have.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (n_time, n_confounds), or None
+        None when no confounds are given.
     """
     if confounds is None:
         return None

@@ -69,6 +69,11 @@ def draw_null(kind: str, n_time: int, n_perm: int, seed: int, min_shift: int = 1
     seed : int
     min_shift : int
         Smallest circular shift (volumes) allowed, and its mirror ``T - min_shift``.
+
+    Returns
+    -------
+    NullSpec
+        ``shifts`` (n_perm,) or ``phases`` (n_perm, n_freq).
     """
     rng = np.random.default_rng(seed)
     if kind == "shift":
@@ -92,7 +97,22 @@ def draw_null(kind: str, n_time: int, n_perm: int, seed: int, min_shift: int = 1
 
 
 def surrogate_atoms(atoms: torch.Tensor, spec: NullSpec, index: np.ndarray) -> torch.Tensor:
-    """Surrogate atoms for permutations ``index``: shape (len(index), T, K)."""
+    """Surrogate atoms for permutations ``index``: shape (len(index), T, K).
+
+    Parameters
+    ----------
+    atoms : torch.Tensor, shape (T, K)
+        Atom time courses.
+    spec : NullSpec
+        From :func:`draw_null`.
+    index : numpy.ndarray of int, shape (B,)
+        Permutations to build.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, T, K)
+        The surrogate atoms.
+    """
     n_time = atoms.shape[0]
     if spec.kind == "shift":
         shifts = torch.as_tensor(spec.shifts[index], device=atoms.device)
@@ -105,7 +125,22 @@ def surrogate_atoms(atoms: torch.Tensor, spec: NullSpec, index: np.ndarray) -> t
 
 
 def whiten_time(x: torch.Tensor, rho: float | None, dim: int = 0) -> torch.Tensor:
-    """AR(1) whitening along ``dim`` (first sample unchanged); identity when ``rho`` is None."""
+    """AR(1) whitening along ``dim`` (first sample unchanged); identity when ``rho`` is None.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Any shape; time along ``dim``.
+    rho : float or None
+        AR(1) coefficient.
+    dim : int
+        The time axis.
+
+    Returns
+    -------
+    torch.Tensor, shape of ``x``
+        The whitened tensor (``x`` itself when ``rho`` is None).
+    """
     if rho is None or rho == 0.0:
         return x
     x = x.movedim(dim, 0)
@@ -172,6 +207,28 @@ def build_context(
 
     ``atoms`` (T, K) and ``nuisance`` (T, q) are float64 tensors on the target device.
     ``fft`` defaults to True for circular shifts without whitening.
+
+    Parameters
+    ----------
+    atoms : torch.Tensor, shape (T, K)
+        Atom time courses, float64.
+    nuisance : torch.Tensor, shape (T, q)
+        Nuisance regressors, float64.
+    spec : NullSpec
+        From :func:`draw_null`.
+    rho : float, optional
+        AR(1) coefficient to whiten with (None: OLS).
+    dtype : torch.dtype
+        Precision of the stored projections.
+    batch : int
+        Permutations per batch.
+    fft : bool, optional
+        Use FFT correlations for circular shifts.
+
+    Returns
+    -------
+    NullContext
+        The precomputed projections, shared by every voxel chunk.
     """
     n_time, n_atoms = atoms.shape
     if fft is None:
@@ -204,6 +261,22 @@ def null_abs_tstats(
     """Yield ``(perm_index, |t|)`` with ``|t|`` of shape (B, K, V) for voxels ``Y`` (T, V).
 
     ``Y`` is float64 on the device; it is whitened and residualized here.
+
+    Parameters
+    ----------
+    ctx : NullContext
+        From :func:`build_context`.
+    spec : NullSpec
+        The same surrogates.
+    Y : torch.Tensor, shape (T, V)
+        A chunk of voxels, float64.
+    batch : int
+        Permutations per yielded block (B <= batch).
+
+    Yields
+    ------
+    tuple of (numpy.ndarray, torch.Tensor)
+        Permutation indices (B,) and ``|t|`` (B, K, V).
     """
     dtype = ctx.proj.dtype
     yw = whiten_time(Y, ctx.rho)
@@ -254,7 +327,17 @@ class NullAccumulator:
         self.max_abs = np.zeros((n_perm, self.abs_t_obs.shape[0]), np.float64)
 
     def update(self, voxels: np.ndarray, perms: np.ndarray, abs_t: torch.Tensor) -> None:
-        """Add the null ``|t|`` (B, K, len(voxels)) of permutations ``perms``."""
+        """Add the null ``|t|`` (B, K, len(voxels)) of permutations ``perms``.
+
+        Parameters
+        ----------
+        voxels : numpy.ndarray of int, shape (V,)
+            Voxel indices of the chunk.
+        perms : numpy.ndarray of int, shape (B,)
+            Permutation indices.
+        abs_t : torch.Tensor, shape (B, K, V)
+            Null ``|t|``.
+        """
         thr = torch.as_tensor(
             self.abs_t_obs[:, voxels] * (1.0 - self.rtol), dtype=abs_t.dtype, device=abs_t.device
         )
@@ -279,6 +362,13 @@ def maxstat_pvalues(abs_stat: np.ndarray, null_max: np.ndarray, rtol: float = 1e
     ----------
     abs_stat : ndarray, shape (n_maps, n_voxels)
     null_max : ndarray, shape (n_perm, n_maps)
+    rtol : float
+        Relative tolerance of the ``>=`` comparison (ties by round-off count).
+
+    Returns
+    -------
+    ndarray, shape (n_maps, n_voxels)
+        FWE-corrected p values.
     """
     n_perm = null_max.shape[0]
     out = np.full(abs_stat.shape, np.nan)
@@ -296,6 +386,18 @@ def fdr_bh(pvalues: np.ndarray, axis: int = -1) -> np.ndarray:
 
     Matches :func:`scipy.stats.false_discovery_control` with ``method="bh"`` on the
     finite entries.
+
+    Parameters
+    ----------
+    pvalues : ndarray
+        p values, any shape; NaN entries are left NaN.
+    axis : int
+        Axis along which the family is corrected.
+
+    Returns
+    -------
+    ndarray, shape of ``pvalues``
+        The q values.
     """
     p = np.moveaxis(np.asarray(pvalues, np.float64), axis, -1)
     out = np.full(p.shape, np.nan)

@@ -33,6 +33,20 @@ def blocked_splits(
 
     Returns ``(train_positions, test_positions)`` pairs, positions into ``indices``.
 
+    Parameters
+    ----------
+    indices : ndarray of int, shape (n_time,)
+        Sorted volume numbers of the samples.
+    n_folds : int
+        Number of contiguous test blocks.
+    gap : int
+        Volumes on each side of a test block left out of its training set.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        ``n_folds`` pairs of (train positions, test positions), positions into ``indices``.
+
     Raises
     ------
     ValueError
@@ -122,6 +136,13 @@ def cross_validated_ridge(
         Torch device for himalaya.
     chunk : int
         Voxels per batch.
+    progress : bool
+        Show a progress bar (in a terminal only).
+
+    Returns
+    -------
+    CVResult
+        Per-voxel ``r``, ``r2`` and selected ``alpha``, each of shape (n_voxels,).
     """
     from himalaya.ridge import RidgeCV
     from tqdm.auto import tqdm

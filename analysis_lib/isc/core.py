@@ -48,6 +48,8 @@ def zscore_time(data: np.ndarray, *, what: str = "data") -> np.ndarray:
     Parameters
     ----------
     data : array, shape (n_subjects, n_times, n_regions)
+    what : str
+        What the data are, named in the errors.
 
     Returns
     -------
@@ -79,6 +81,8 @@ def pair_correlations(z: np.ndarray, dtype=np.float64) -> np.ndarray:
     ----------
     z : array, shape (n_subjects, n_times, n_regions)
         Output of :func:`zscore_time`.
+    dtype : numpy dtype
+        Precision of the computation.
 
     Returns
     -------
@@ -91,7 +95,22 @@ def pair_correlations(z: np.ndarray, dtype=np.float64) -> np.ndarray:
 
 
 def summarise(values: np.ndarray, summary: str, axis: int = -1) -> np.ndarray:
-    """Median, or Fisher-z mean back-transformed, of correlations along ``axis``."""
+    """Median, or Fisher-z mean back-transformed, of correlations along ``axis``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Correlations (any shape).
+    summary : {'median', 'mean'}
+        Median, or Fisher-z mean back-transformed.
+    axis : int
+        Axis summarised.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``values`` without ``axis``.
+    """
     if summary == "median":
         return np.median(values, axis=axis)
     if summary == "mean":
@@ -102,6 +121,15 @@ def summarise(values: np.ndarray, summary: str, axis: int = -1) -> np.ndarray:
 
 def pairwise_isc(z: np.ndarray, summary: str = "median", dtype=np.float64) -> np.ndarray:
     """Pairwise ISC per region.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    summary : {'median', 'mean'}
+        Median, or Fisher-z mean back-transformed.
+    dtype : numpy dtype
+        Precision of the pair correlations.
 
     Returns
     -------
@@ -128,12 +156,38 @@ def loo_values(z: np.ndarray) -> np.ndarray:
 
 
 def loo_isc(z: np.ndarray, summary: str = "median") -> np.ndarray:
-    """Leave-one-out ISC per region (summary over subjects), shape (n_regions,)."""
+    """Leave-one-out ISC per region (summary over subjects), shape (n_regions,).
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    summary : {'median', 'mean'}
+        Median, or Fisher-z mean back-transformed.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_regions,)
+        The ISC.
+    """
     return summarise(loo_values(z), summary, axis=0)
 
 
 def circular_shift(z: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    """Roll each subject's series by its own number of volumes (same for all regions)."""
+    """Roll each subject's series by its own number of volumes (same for all regions).
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    shifts : numpy.ndarray of int, shape (n_subjects,)
+        Volumes each subject is rolled by.
+
+    Returns
+    -------
+    numpy.ndarray, shape of ``z``
+        The shifted data.
+    """
     n_t = z.shape[1]
     idx = (np.arange(n_t)[None, :] - np.asarray(shifts)[:, None]) % n_t
     return np.take_along_axis(z, idx[:, :, None], axis=1)
@@ -144,6 +198,18 @@ def phase_randomise(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
     The amplitude spectrum of every series is kept; the zero (and Nyquist) frequency keep
     their phase so the series stay real with the same mean.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    rng : numpy.random.Generator
+        Source of the random phases.
+
+    Returns
+    -------
+    numpy.ndarray, shape of ``z``
+        Surrogate data, z-scored again.
     """
     n_s, n_t, _ = z.shape
     spectrum = np.fft.rfft(z, axis=1)
@@ -156,14 +222,48 @@ def phase_randomise(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def draw_shifts(rng: np.random.Generator, n_subjects: int, n_times: int, min_shift: int):
-    """Random circular shifts in ``[min_shift, n_times - min_shift]``, one per subject."""
+    """Random circular shifts in ``[min_shift, n_times - min_shift]``, one per subject.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the draws.
+    n_subjects : int
+        One shift per subject.
+    n_times : int
+        Series length (volumes).
+    min_shift : int
+        Smallest shift (volumes) and its mirror ``n_times - min_shift``.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_subjects,)
+        The shifts.
+    """
     if not 0 <= min_shift <= n_times // 2:
         raise ValueError(f"min_shift must lie in 0..{n_times // 2}, got {min_shift}")
     return rng.integers(min_shift, n_times - min_shift + 1, size=n_subjects)
 
 
 def statistic(z: np.ndarray, method: str, summary: str, dtype=np.float64) -> np.ndarray:
-    """The ISC of ``method`` and ``summary`` per region, shape (n_regions,)."""
+    """The ISC of ``method`` and ``summary`` per region, shape (n_regions,).
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    method : {'pairwise', 'loo'}
+        Pairwise or leave-one-out ISC.
+    summary : {'median', 'mean'}
+        Median, or Fisher-z mean back-transformed.
+    dtype : numpy dtype
+        Precision of the pair correlations (pairwise).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_regions,)
+        The ISC.
+    """
     if method == "pairwise":
         return pairwise_isc(z, summary, dtype=dtype)
     if method == "loo":
@@ -178,6 +278,13 @@ def shifted_pair_correlations(z: np.ndarray, regions: np.ndarray) -> np.ndarray:
     ``numpy.triu_indices(n_subjects, 1)``) when ``j`` is shifted ``d`` volumes later than
     ``i``: with per-subject shifts ``k``, the pair's null correlation is
     ``out[r, p, (k_j - k_i) % n_times]``. Computed with one FFT per series.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    regions : numpy.ndarray of int
+        Indices of the regions computed.
 
     Returns
     -------
@@ -298,6 +405,21 @@ def bootstrap_subjects(
     of the resampled subjects and drops pairs of a subject with itself. For ``loo`` the
     per-subject leave-one-out values are resampled.
 
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_subjects, n_times, n_regions)
+        z-scored data (:func:`zscore_time`).
+    method : {'pairwise', 'loo'}
+        Pairwise or leave-one-out ISC.
+    summary : {'median', 'mean'}
+        Median, or Fisher-z mean back-transformed.
+    n_boot : int
+        Bootstrap samples.
+    seed : int
+        Seed of the resampling.
+    corr : numpy.ndarray, shape (n_regions, n_subjects, n_subjects), optional
+        Precomputed :func:`pair_correlations`.
+
     Returns
     -------
     numpy.ndarray, shape (n_boot, n_regions)
@@ -321,5 +443,18 @@ def bootstrap_subjects(
 
 
 def one_sided_p(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """p = (1 + #{null >= observed}) / (1 + n_draws), along the first axis of ``null``."""
+    """p = (1 + #{null >= observed}) / (1 + n_draws), along the first axis of ``null``.
+
+    Parameters
+    ----------
+    observed : numpy.ndarray, shape (n_regions,)
+        Observed statistic.
+    null : numpy.ndarray, shape (n_draws, n_regions)
+        Null draws.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_regions,)
+        The p values.
+    """
     return (1.0 + (null >= observed[None]).sum(axis=0)) / (1.0 + null.shape[0])

@@ -112,6 +112,12 @@ def network_tests(
     zygosity : array of str, shape (n_pairs,)
     groups : dict
         Network name -> boolean mask over regions.
+    n_perm : int
+        Sign flips and label permutations.
+    n_boot : int
+        Bootstrap samples over pairs.
+    seed : int
+        Seed of the draws.
 
     Returns
     -------

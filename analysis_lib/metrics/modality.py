@@ -70,6 +70,18 @@ def modality_summary(selectivity: xr.Dataset, cut: float = 0.5) -> xr.Dataset:
     ``mean_abs_index`` (strength of selectivity), ``vision_selective`` /
     ``text_selective`` / ``mixed`` (shares of sub-groups with ``I >= cut``, ``I <= -cut``,
     otherwise), ``cross_share`` (mean share of cross-modal neurons).
+
+    Parameters
+    ----------
+    selectivity : xarray.Dataset
+        From :func:`modality_selectivity` (per sub-group ``index``).
+    cut : float
+        Index magnitude from which a sub-group counts as selective.
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalar (dimensionless) variables named above.
     """
     idx = selectivity["index"].values
     ok = np.isfinite(idx)

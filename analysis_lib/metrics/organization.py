@@ -100,6 +100,8 @@ def within_network_consistency(
     maps : DataArray (atom, voxel)
         Atom brain maps (e.g. group t maps).
     assignment : DataArray (atom) or correspondence Dataset
+    networks : sequence of str, optional
+        Networks to report, in this order (default: those of the assignment).
 
     Returns
     -------
@@ -144,6 +146,13 @@ def effective_number(x: np.ndarray, method: str = "entropy") -> float:
     Parameters
     ----------
     x : numpy.ndarray, shape (time, K)
+    method : {'entropy', 'participation'}
+        Which of the two definitions above.
+
+    Returns
+    -------
+    float
+        Between 1 and K.
     """
     x = np.asarray(x, float)
     if x.shape[1] == 1:
@@ -171,6 +180,17 @@ def diversity(
     ``(effective_number - 1) / (K - 1)`` in [0, 1]; with an assignment also
     ``networks_covered`` = number of networks with at least one atom, and the effective
     number of the atoms within each network (``effective_number_network``).
+
+    Parameters
+    ----------
+    atoms : xarray.DataArray (time, atom)
+        Atom time courses.
+    assignment : xarray.DataArray (atom) or correspondence Dataset, optional
+        Network of each atom.
+    method : {'entropy', 'participation'}
+        See :func:`effective_number`.
+    networks : sequence of str, optional
+        Networks to report (default: those of the assignment).
 
     Returns
     -------
@@ -207,6 +227,18 @@ def balance_index(consistency: float, diversity_normalized: float) -> float:
     normalised diversity in [0, 1]. The index is 1 only when both are 1 and 0 when either
     is 0: a model scores high only when its atoms are consistent within networks *and*
     diverse overall.
+
+    Parameters
+    ----------
+    consistency : float
+        ``c``.
+    diversity_normalized : float
+        ``d``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
     """
     c = float(np.clip(consistency, 0, 1))
     d = float(np.clip(diversity_normalized, 0, 1))
@@ -214,7 +246,20 @@ def balance_index(consistency: float, diversity_normalized: float) -> float:
 
 
 def subgroup_membership(loadings: xr.DataArray, tol: float = 0.0) -> xr.DataArray:
-    """Boolean (atom, neuron): neuron ``j`` is in atom ``k``'s sub-group when ``|A_kj| > tol``."""
+    """Boolean (atom, neuron): neuron ``j`` is in atom ``k``'s sub-group when ``|A_kj| > tol``.
+
+    Parameters
+    ----------
+    loadings : xarray.DataArray (atom, neuron)
+        Dictionary loadings ``A``.
+    tol : float
+        Threshold on ``|A_kj|``.
+
+    Returns
+    -------
+    xarray.DataArray of bool (atom, neuron)
+        Membership.
+    """
     return np.abs(loadings.transpose("atom", "neuron")) > tol
 
 
@@ -230,6 +275,10 @@ def layer_distribution(
     Parameters
     ----------
     loadings : DataArray (atom, neuron) with neuron coord ``layer``
+    weighted : bool
+        Sum ``|A_kj|`` instead of counting neurons.
+    tol : float
+        Threshold on ``|A_kj|`` defining the sub-groups.
 
     Returns
     -------
@@ -266,6 +315,13 @@ def r2_distribution(
     ``R^2_j = 1 - ||x_j - D a_j||^2 / ||x_j - mean(x_j)||^2`` comes from the decomposition;
     this reports its quantiles and mean over all neurons and within each layer.
 
+    Parameters
+    ----------
+    r2 : xarray.DataArray (neuron)
+        Reconstruction R^2 per neuron (optional coord ``layer``).
+    quantiles : sequence of float
+        Quantiles to report, in [0, 1].
+
     Returns
     -------
     Dataset with ``quantile_all`` (quantile), ``mean_all``; with a ``layer`` coord also
@@ -301,6 +357,22 @@ def study_a_summary(
     least two atoms), ``diversity`` the normalised effective number, ``balance`` their
     :func:`balance_index`, ``networks_covered``, ``assigned_share`` (share of atoms with a
     network) and, with a decomposition, ``r2_median``.
+
+    Parameters
+    ----------
+    atoms : xarray.DataArray (time, atom)
+        Atom time courses.
+    maps : xarray.DataArray (atom, voxel)
+        Atom brain maps (group t maps).
+    corr : xarray.Dataset
+        From :func:`analysis_lib.networks.correspondence` (``assignment`` (atom)).
+    decomposition : xarray.Dataset, optional
+        From the decompose stage (for ``r2_median``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalar variables named above.
     """
     cons = within_network_consistency(atoms, maps, corr)
     div = diversity(atoms, corr)

@@ -17,7 +17,20 @@ from ..networks.correspondence import _align
 
 
 def atlas_labels(data: xr.DataArray | xr.Dataset, atlas: xr.Dataset) -> np.ndarray:
-    """Network id of each voxel of ``data`` (0 = none); the grids must match."""
+    """Network id of each voxel of ``data`` (0 = none); the grids must match.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or xarray.Dataset
+        Maps with a ``voxel`` dim.
+    atlas : xarray.Dataset
+        An atlas on the same voxels (:func:`analysis_lib.networks.resample_atlas`).
+
+    Returns
+    -------
+    ndarray of int, shape (voxel,)
+        The network id of each voxel, 0 for none.
+    """
     return _align(data, atlas)
 
 
@@ -134,6 +147,13 @@ def map_jaccard(significant: xr.DataArray, *, same_sign: bool = False) -> xr.Dat
 def subgroup_jaccard(loadings: xr.DataArray, tol: float = 0.0) -> xr.DataArray:
     """Jaccard overlap between AN sub-groups ``S_k = {j : |A_kj| > tol}``.
 
+    Parameters
+    ----------
+    loadings : xarray.DataArray (atom, neuron)
+        Dictionary loadings ``A``.
+    tol : float
+        A neuron belongs to an atom's sub-group when ``|A_kj| > tol``.
+
     Returns
     -------
     DataArray (atom, atom_other)
@@ -147,6 +167,13 @@ def multi_atom_share(significant: xr.DataArray, atlas: xr.Dataset) -> xr.DataArr
     """Share of each network's voxels reached by more than one atom.
 
     ``R_n = #{v in N_n : #{k : v in A_k} >= 2} / |N_n|``.
+
+    Parameters
+    ----------
+    significant : xarray.DataArray (atom, voxel)
+        Signed significance maps (:func:`analysis_lib.networks.threshold_maps`).
+    atlas : xarray.Dataset
+        An atlas on the maps' voxels.
 
     Returns
     -------
@@ -172,7 +199,22 @@ def multi_atom_share(significant: xr.DataArray, atlas: xr.Dataset) -> xr.DataArr
 def redundancy_summary(
     significant: xr.DataArray, loadings: xr.DataArray, atlas: xr.Dataset
 ) -> xr.Dataset:
-    """Scalars: mean off-diagonal map and sub-group Jaccard, mean multi-atom share."""
+    """Scalars: mean off-diagonal map and sub-group Jaccard, mean multi-atom share.
+
+    Parameters
+    ----------
+    significant : xarray.DataArray (atom, voxel)
+        Signed significance maps.
+    loadings : xarray.DataArray (atom, neuron)
+        Dictionary loadings.
+    atlas : xarray.Dataset
+        An atlas on the maps' voxels.
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalar variables ``map_jaccard``, ``subgroup_jaccard``, ``multi_atom_share``.
+    """
     mj = map_jaccard(significant).values
     sj = subgroup_jaccard(loadings).values
     off = ~np.eye(mj.shape[0], dtype=bool)

@@ -34,6 +34,7 @@ Sources
     Visual, Somatomotor, Dorsal Attention, Ventral Attention, Limbic, Frontoparietal,
     Default), with the block boundaries chosen to maximise voxel agreement with Yeo-7
     (dynamic programming, :func:`schaefer_networks_from_order`).
+
 A path to a NIfTI label image (with a label table: CSV/TSV ``id,name`` or a mapping) or a
 CIFTI ``.dlabel.nii`` (its own label table) is loaded the same way.
 """
@@ -174,6 +175,12 @@ def volume_dataset(
         Voxels to keep (default: the labelled voxels, ``data > 0``).
     extra : mapping of str -> numpy.ndarray (X, Y, Z), optional
         Further integer volumes stored as variables (e.g. ``parcel``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variable ``label`` (voxel,) with coords ``i, j, k`` (and MNI ``x, y, z``), the network
+        names in attrs, plus ``extra`` variables (voxel,).
     """
     data = np.asarray(data)
     mask = data > 0 if mask is None else np.asarray(mask, bool)
@@ -556,7 +563,20 @@ def _grid_of(obj) -> tuple[tuple[int, ...], np.ndarray]:
 
 
 def atlas_image(atlas: xr.Dataset, variable: str = "label"):
-    """Return a volume atlas variable as a NIfTI image on its grid (0 outside)."""
+    """Return a volume atlas variable as a NIfTI image on its grid (0 outside).
+
+    Parameters
+    ----------
+    atlas : xarray.Dataset
+        A volume atlas (dim ``voxel`` with ``i, j, k`` coords and an affine in attrs).
+    variable : str
+        The integer variable to put on the grid (``label``, ``parcel`` ...).
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+        Shape (X, Y, Z) of the atlas grid, 0 outside its voxels.
+    """
     import nibabel as nib
 
     shape, affine = _grid_of(atlas)
@@ -571,6 +591,13 @@ def resample_atlas(atlas: xr.Dataset, like: xr.DataArray | xr.Dataset) -> xr.Dat
     Grayordinate atlas and data: the atlas rows of ``like``'s ``grayordinate`` coords.
     Volume atlas and data: nilearn ``resample_to_img`` with nearest-neighbour
     interpolation onto ``like``'s grid, then the values at ``like``'s ``i, j, k``.
+
+    Parameters
+    ----------
+    atlas : xarray.Dataset
+        From :func:`load_atlas`.
+    like : xarray.DataArray or xarray.Dataset
+        Data whose ``voxel`` dim the atlas is put on (grayordinates or MNI voxels).
 
     Returns
     -------

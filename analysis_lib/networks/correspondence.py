@@ -27,9 +27,10 @@ tested at the network level: the subject's map averaged over the network's voxel
 independent across subjects, so this test holds its level under them), and the pair's p
 value is the larger of the two, ``p = max(p_spatial, p_network)``: an intersection-union
 test, valid at the level of each test for the null that either holds (Berger 1982). On the
-simulated phantom-null, the spatial null alone rejected 7-9 % of the pairs at 0.05 with a
-lenient voxel threshold; the combined test stays at the nominal rate
-(:mod:`analysis_lib.validation`).
+simulated phantom-null, the spatial null alone rejects more pairs than the nominal rate
+with a lenient voxel threshold, while the combined test stays at it (measured by
+:mod:`analysis_lib.validation`; the rates are in ``benchmarks/results/validate_phantom.json``
+and on the book's validation pages, not typed here).
 
 ``p_fdr`` are Benjamini-Hochberg q values of ``p`` over all (atom, network) pairs. Each atom
 is assigned to the network with the largest Dice among those with ``p_fdr < alpha_assign``,
@@ -69,6 +70,11 @@ def threshold_maps(
         Without them, when ``|stat| > threshold``.
     threshold : float
         The alpha level (with ``pvalues``) or the statistic threshold.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``significant``, dims of ``stat`` (atom, voxel), values -1, 0 or +1.
     """
     values = np.asarray(stat.values, dtype=float)
     if pvalues is not None:
@@ -169,6 +175,18 @@ def maps_from_group(group: xr.Dataset, correction: str) -> tuple[xr.DataArray, x
     binarises the maps, as the Network Correspondence Toolbox leaves to the user; the error
     control of the network-level claims comes from the spatial null, the network-level group
     test (when subject maps are given) and the BH correction over (atom, network) pairs.
+
+    Parameters
+    ----------
+    group : xarray.Dataset
+        From :func:`analysis_lib.pipeline.group` (dims atom, voxel).
+    correction : {'fdr', 'fwe', 'fdr-param', 'uncorrected'}
+        Which p/q values threshold the maps.
+
+    Returns
+    -------
+    tuple of xarray.DataArray
+        ``(tstat, p)``, each (atom, voxel).
     """
     key = {
         "fdr": "qvalue",
@@ -238,7 +256,7 @@ def correspondence(
         volumes, of the voxels whose centre lies within half a voxel diagonal plus 2 mm of
         the midthickness surface, projected to the sphere
         (:func:`~analysis_lib.networks.nulls.cortical_projection`); ``phase``: 3-D phase
-        randomisation of the whole volume (see its caveats in :mod:`.nulls`).
+        randomisation of the whole volume (see its caveats in :mod:`analysis_lib.networks.nulls`).
     subcortex : {"exclude", "fixed"}
         Voxels a spin cannot rotate (subcortical grayordinates; non-cortical MNI voxels):
         drop them from the test (and from Dice, coverage and counts), or keep them fixed in
@@ -476,7 +494,20 @@ def _spin_points(maps: xr.DataArray, kind: str) -> tuple[np.ndarray, np.ndarray,
 
 
 def cortical_mask(maps: xr.DataArray, null: str = "auto") -> np.ndarray:
-    """Voxels a spin null can rotate (cortical grayordinates, or ribbon voxels in MNI)."""
+    """Voxels a spin null can rotate (cortical grayordinates, or ribbon voxels in MNI).
+
+    Parameters
+    ----------
+    maps : xarray.DataArray
+        Maps (atom, voxel) over grayordinates or MNI voxels.
+    null : {'auto', 'spin', 'phase'}
+        The spatial null; ``auto`` picks it from the space.
+
+    Returns
+    -------
+    ndarray of bool, shape (voxel,)
+        True where the null can move the map (all True for nulls that use every voxel).
+    """
     kind = space_kind(maps)
     if null == "phase" or (null == "auto" and kind not in ("grayordinate", "volume")):
         return np.ones(maps.sizes["voxel"], bool)

@@ -37,9 +37,10 @@ one (exactly for the volume null, up to nearest-neighbour duplication for spins)
     brain-mask boundary is not modelled (the surrogate is restricted to the mask after
     generation). It is calibrated for stationary smooth maps (``tests/test_networks.py``) but
     NOT for maps whose structure follows distributed networks: on the MNI ``phantom-null``
-    (whose noise holds network-wide intrinsic fluctuations; oracle atoms, 48 atom x network
-    tests) 21 % of overlaps came out significant at p < 0.05, against 12.5 % with the
-    projected spin null on the same maps and 4 % with spins on the grayordinate phantom.
+    (whose noise holds network-wide intrinsic fluctuations) it calls more atom x network
+    overlaps significant than the nominal rate, and more than the projected spin null on the
+    same maps; the rates are measured, not typed here (the calibration of the network nulls
+    on the phantoms: ``book/validation/phantom.py`` and ``tests/test_networks.py``).
     Prefer the spin null for cortical data.
 """
 
@@ -217,6 +218,11 @@ class PhaseRandomNull:
             surrogates keep (default: ``maps`` itself). Thresholding adds high
             frequencies, so surrogates of the continuous map, thresholded afterwards, are
             the better null.
+
+        Yields
+        ------
+        numpy.ndarray of int, shape (atom, n_rot, n)
+            Null maps of -1, 0, +1, a chunk of surrogates at a time.
         """
         from scipy import fft
 

@@ -6,16 +6,16 @@ that stage (the validated ones). The command line (:mod:`analysis_lib.cli`) buil
 options from the dataclass fields (:func:`analysis_lib.cli._params.add_params_arguments`),
 the notebooks' parameters cells use the same defaults, and a test fails when they disagree.
 
-========== ===================== ============================ ==============================
-stage      parameters            function                     notebook / CLI
-========== ===================== ============================ ==============================
-extract    :class:`ExtractParams`   :func:`extract`           10_atoms / ``extract``
-decompose  :class:`DecomposeParams` :func:`decompose`         10_atoms / ``decompose``
-encode     :class:`EncodeParams`    :func:`encode`            11_encode / ``encode``
-group      :class:`GroupParams`     :func:`group`             12_group / ``group``
-networks   :class:`NetworksParams`  :func:`networks`          12_group / ``networks``
-metrics    :class:`MetricsParams`   :func:`metrics`           12_group / ``metrics``
-========== ===================== ============================ ==============================
+========== ======================== ==================== =========================
+stage      parameters               function             notebook / CLI
+========== ======================== ==================== =========================
+extract    :class:`ExtractParams`   :func:`extract`      10_atoms / ``extract``
+decompose  :class:`DecomposeParams` :func:`decompose`    10_atoms / ``decompose``
+encode     :class:`EncodeParams`    :func:`encode`       11_encode / ``encode``
+group      :class:`GroupParams`     :func:`group`        12_group / ``group``
+networks   :class:`NetworksParams`  :func:`networks`     12_group / ``networks``
+metrics    :class:`MetricsParams`   :func:`metrics`      12_group / ``metrics``
+========== ======================== ==================== =========================
 
 Every result carries the same provenance attributes (:func:`stage_provenance`):
 ``stage``, ``analysis_lib_version``, ``params`` (the stage's parameters as JSON),

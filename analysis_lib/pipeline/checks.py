@@ -56,7 +56,20 @@ def _same(named: list[tuple[str, Any]], key: str, what: str, show=str) -> None:
 
 
 def subject_id(name: str, ds) -> str:
-    """The subject of an encoding result (its ``subject`` attr, else its name)."""
+    """The subject of an encoding result (its ``subject`` attr, else its name).
+
+    Parameters
+    ----------
+    name : str
+        The result's file name (or label).
+    ds : xarray.Dataset
+        An encoding result.
+
+    Returns
+    -------
+    str
+        The subject id.
+    """
     return str(ds.attrs.get("subject") or name)
 
 
@@ -126,6 +139,15 @@ def check_group_result(name: str, ds, *, role: str = "--group") -> None:
     """Refuse a subject encoding (or anything without ``tstat``) where group maps are expected.
 
     Group maps made by hand (``tstat`` and p values, no ``beta``) are accepted.
+
+    Parameters
+    ----------
+    name : str
+        The result's file name, named in the error.
+    ds : xarray.Dataset
+        The result given as group maps.
+    role : str
+        The option or argument it came from, named in the error.
     """
     if is_subject_result(ds):
         raise ValueError(
@@ -147,6 +169,17 @@ def check_group_and_subjects(
 
     Compares the atoms digest, dataset and space, and, when the group records its
     subjects, the set of subjects.
+
+    Parameters
+    ----------
+    group_name : str
+        The group result's file name, named in the errors.
+    group : xarray.Dataset
+        Group maps (:func:`analysis_lib.pipeline.group`).
+    named : list of (str, xarray.Dataset)
+        Subject encodings with their file names.
+    role : str
+        The option the encodings came from, named in the errors.
     """
     check_subject_results(named, role=role)
     digest = group.attrs.get("input_atoms_sha256")

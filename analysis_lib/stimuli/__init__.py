@@ -97,6 +97,11 @@ def load_stimulus(name_or_path: str | os.PathLike[str] | Stimulus, **grid) -> St
         for movies). For named stimuli they override the defaults, e.g.
         ``load_stimulus("default-story", n_volumes=40)`` keeps the first minute.
 
+    Returns
+    -------
+    StoryStimulus or MovieStimulus
+        The stimulus on its acquisition grid.
+
     Raises
     ------
     ValueError

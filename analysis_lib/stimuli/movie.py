@@ -127,7 +127,24 @@ class MovieStimulus:
 
 
 def sample_times(t0: float, tr: float, n_volumes: int, frames_per_tr: int) -> np.ndarray:
-    """Frame sampling times, shape (n_volumes, frames_per_tr): sub-interval centres."""
+    """Frame sampling times, shape (n_volumes, frames_per_tr): sub-interval centres.
+
+    Parameters
+    ----------
+    t0 : float
+        Time of the first volume (s).
+    tr : float
+        Repetition time (s).
+    n_volumes : int
+        Number of volumes.
+    frames_per_tr : int
+        Frames sampled per volume.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_volumes, frames_per_tr)
+        Sampling times (s), the centres of equal sub-intervals of each TR.
+    """
     if frames_per_tr < 1:
         raise ValueError("frames_per_tr must be >= 1")
     offsets = (np.arange(frames_per_tr) + 0.5) * tr / frames_per_tr
@@ -135,7 +152,22 @@ def sample_times(t0: float, tr: float, n_volumes: int, frames_per_tr: int) -> np
 
 
 def texts_per_volume(captions: pd.DataFrame, volume_times: np.ndarray, tr: float) -> list[str]:
-    """Join the captions overlapping each ``[t_v, t_v + tr)``; "" when none."""
+    """Join the captions overlapping each ``[t_v, t_v + tr)``; "" when none.
+
+    Parameters
+    ----------
+    captions : pandas.DataFrame
+        Columns ``onset``, ``duration`` (s) and ``text``.
+    volume_times : numpy.ndarray, shape (n_volumes,)
+        Start time of each volume (s).
+    tr : float
+        Repetition time (s).
+
+    Returns
+    -------
+    list of str
+        One text per volume (``n_volumes`` items).
+    """
     on = captions["onset"].to_numpy(float)
     off = on + captions["duration"].to_numpy(float)
     texts = captions["text"].astype(str).to_numpy()
@@ -169,7 +201,20 @@ def read_captions(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def write_captions(captions: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write captions as a TSV (atomically)."""
+    """Write captions as a TSV (atomically).
+
+    Parameters
+    ----------
+    captions : pandas.DataFrame
+        Columns ``onset``, ``duration`` and ``text``.
+    path : path-like
+        Destination ``.tsv``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
     from ..io import atomic_write_text
 
     lines = ["onset\tduration\ttext"]
@@ -243,6 +288,13 @@ def movie_from_video(
         Frames sampled per TR (the frame on screen at each sub-interval centre).
     size : int or (height, width), optional
         Resize frames (bilinear).
+    name : str, optional
+        Label of the stimulus (default: the file's stem).
+
+    Returns
+    -------
+    MovieStimulus
+        Frames (n_volumes * frames_per_tr, height, width, 3) uint8 and the captions.
     """
     import av
 
@@ -293,6 +345,22 @@ def movie_from_frames(
 
     Frames are the image files of the folder in name order; ``captions`` defaults to
     ``captions.tsv`` inside the folder. Other parameters as in :func:`movie_from_video`.
+
+    Parameters
+    ----------
+    folder : path-like
+        Folder of image files (PNG, JPEG ...).
+    captions : path-like or DataFrame, optional
+        Captions TSV (default ``captions.tsv`` in the folder).
+    fps : float
+        Frames per second at which the images are shown.
+    tr, n_volumes, t0, frames_per_tr, size, name
+        As in :func:`movie_from_video`.
+
+    Returns
+    -------
+    MovieStimulus
+        Frames (n_volumes * frames_per_tr, height, width, 3) uint8 and the captions.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -364,6 +432,24 @@ def default_movie(
     Defaults come from ``analysis_lib/data/default_movie.json`` (TR 1 s, 4 frames per TR,
     64 x 64 pixels); the whole movie lasts 290 s. Rendering takes a few seconds and is
     cached in memory (the frames are read-only).
+
+    Parameters
+    ----------
+    tr : float, optional
+        Repetition time (s) (default from the JSON).
+    n_volumes : int, optional
+        Keep only the first volumes (default: the whole movie).
+    t0 : float
+        Time of the first volume (s).
+    frames_per_tr : int, optional
+        Frames per volume (default from the JSON).
+    size : int, optional
+        Frame height and width (default from the JSON).
+
+    Returns
+    -------
+    MovieStimulus
+        Frames (n_volumes * frames_per_tr, size, size, 3) uint8 and the captions.
     """
     cached = _default_movie(tr, n_volumes, t0, frames_per_tr, size)
     return MovieStimulus(

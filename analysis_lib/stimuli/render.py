@@ -33,7 +33,22 @@ def _paint(img, mask, color) -> None:
 
 
 def rest(t: float, seconds: float, size: int) -> Frame:
-    """Grey screen with a white fixation cross."""
+    """Grey screen with a white fixation cross.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     img = _canvas(size, (0.5, 0.5, 0.5))
     c, arm, w = size // 2, max(2, size // 16), max(1, size // 64)
     img[c - w : c + w + 1, c - arm : c + arm + 1] = 1.0
@@ -42,7 +57,22 @@ def rest(t: float, seconds: float, size: int) -> Frame:
 
 
 def ball(t: float, seconds: float, size: int) -> Frame:
-    """A red ball bouncing left to right over grass."""
+    """A red ball bouncing left to right over grass.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     img = _canvas(size, (0.35, 0.6, 0.95))
     _paint(img, y > 0.75, (0.2, 0.65, 0.2))
@@ -54,7 +84,22 @@ def ball(t: float, seconds: float, size: int) -> Frame:
 
 
 def sunrise(t: float, seconds: float, size: int) -> Frame:
-    """The sun rising over a dark sea while the sky brightens."""
+    """The sun rising over a dark sea while the sky brightens.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     a = np.clip((t - 0.3 * seconds) / (0.6 * seconds), 0, 1)
     sky = (0.05 + 0.9 * a, 0.05 + 0.5 * a, 0.2 + 0.2 * a)
@@ -70,7 +115,22 @@ def sunrise(t: float, seconds: float, size: int) -> Frame:
 
 
 def traffic(t: float, seconds: float, size: int) -> Frame:
-    """Cars driving along a road; more cars join later."""
+    """Cars driving along a road; more cars join later.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     img = _canvas(size, (0.55, 0.8, 0.55))
     _paint(img, (y > 0.45) & (y < 0.85), (0.35, 0.35, 0.38))
@@ -90,7 +150,22 @@ _SNOW = np.random.default_rng(7).random((160, 3)).astype(np.float32)
 
 
 def snow(t: float, seconds: float, size: int) -> Frame:
-    """Snow falling on a house at night; a window lights up."""
+    """Snow falling on a house at night; a window lights up.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     img = _canvas(size, (0.02, 0.03, 0.12))
     _paint(img, y > 0.85, (0.85, 0.85, 0.9))
@@ -111,7 +186,22 @@ _BUBBLES = np.random.default_rng(11).random((30, 2)).astype(np.float32)
 
 
 def fish(t: float, seconds: float, size: int) -> Frame:
-    """An orange fish swimming in a tank, bubbles rising, turning back at the end."""
+    """An orange fish swimming in a tank, bubbles rising, turning back at the end.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     img = _canvas(size, (0.1, 0.35, 0.75))
     _paint(img, y > 0.88, (0.85, 0.75, 0.5))
@@ -134,7 +224,22 @@ def fish(t: float, seconds: float, size: int) -> Frame:
 
 
 def face(t: float, seconds: float, size: int) -> Frame:
-    """A yellow face that wakes up, looks around and smiles."""
+    """A yellow face that wakes up, looks around and smiles.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     img = _canvas(size, (0.85, 0.9, 0.95))
     _paint(img, _disk(y, x, 0.5, 0.5, 0.38), (1.0, 0.85, 0.15))
@@ -153,7 +258,22 @@ def face(t: float, seconds: float, size: int) -> Frame:
 
 
 def checkerboard(t: float, seconds: float, size: int) -> Frame:
-    """A flickering checkerboard; squares grow and the flicker slows down halfway."""
+    """A flickering checkerboard; squares grow and the flicker slows down halfway.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     late = t >= 0.48 * seconds
     n, hz = (4, 2.0) if late else (8, 8.0)
@@ -164,7 +284,22 @@ def checkerboard(t: float, seconds: float, size: int) -> Frame:
 
 
 def fireworks(t: float, seconds: float, size: int) -> Frame:
-    """Rings expanding over a city skyline; a final golden burst."""
+    """Rings expanding over a city skyline; a final golden burst.
+
+    Parameters
+    ----------
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (size, size, 3)
+        RGB in [0, 1] (:func:`render` converts to uint8).
+    """
     y, x = _grid(size)
     img = _canvas(size, (0.01, 0.01, 0.06))
     heights = 0.7 + 0.2 * np.abs(np.sin(np.floor(x * 10) * 1.7))
@@ -196,7 +331,24 @@ SCENES: dict[str, Callable[[float, float, int], Frame]] = {
 
 
 def render(kind: str, t: float, seconds: float, size: int) -> np.ndarray:
-    """Render one frame of a scene as ``uint8`` RGB, shape ``(size, size, 3)``."""
+    """Render one frame of a scene as ``uint8`` RGB, shape ``(size, size, 3)``.
+
+    Parameters
+    ----------
+    kind : str
+        Scene name (a key of :data:`SCENES`).
+    t : float
+        Time since the scene started (s).
+    seconds : float
+        Duration of the scene (s).
+    size : int
+        Frame height and width (pixels).
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (size, size, 3)
+        The RGB frame.
+    """
     try:
         scene = SCENES[kind]
     except KeyError:

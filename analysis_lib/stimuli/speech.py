@@ -66,6 +66,13 @@ def time_text(text: str, lead_in: float = LEAD_IN) -> pd.DataFrame:
 
     Paragraphs are separated by blank lines.
 
+    Parameters
+    ----------
+    text : str
+        The story; paragraphs separated by blank lines.
+    lead_in : float
+        Silence before the first word (s).
+
     Returns
     -------
     pandas.DataFrame

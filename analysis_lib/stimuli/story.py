@@ -97,6 +97,18 @@ class StoryStimulus:
         """Write the words as a long-format Praat TextGrid (atomically).
 
         Gaps between words become empty intervals. Returns the written path.
+
+        Parameters
+        ----------
+        path : path-like
+            Destination ``.TextGrid``.
+        tier : str
+            Name of the interval tier.
+
+        Returns
+        -------
+        pathlib.Path
+            The written path.
         """
         from praatio import textgrid
 
@@ -143,6 +155,11 @@ def make_story(
         Start of acquisition (default ``min(0, t0)``).
     name, source : str
         Labels kept on the stimulus and used in messages.
+
+    Returns
+    -------
+    StoryStimulus
+        The words kept, sorted by onset, on the acquisition grid.
 
     Raises
     ------
@@ -428,7 +445,24 @@ def story_from_file(
     name: str | None = None,
     **reader_kwargs,
 ) -> StoryStimulus:
-    """Read a story from a TextGrid, Gentle ``align.csv`` or word TSV (chosen by suffix)."""
+    """Read a story from a TextGrid, Gentle ``align.csv`` or word TSV (chosen by suffix).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.TextGrid``, ``.csv`` (Gentle ``align.csv``) or ``.tsv`` (word, onset, offset).
+    tr, n_volumes, t0, scan_start
+        Acquisition grid, as in :func:`make_story`.
+    name : str, optional
+        Label of the stimulus (default: the file's stem).
+    **reader_kwargs
+        Passed to the format's reader (e.g. the TextGrid ``tier``).
+
+    Returns
+    -------
+    StoryStimulus
+        The story on its acquisition grid.
+    """
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:

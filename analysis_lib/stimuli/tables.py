@@ -15,6 +15,18 @@ from pathlib import Path
 def read_rows(path: str | os.PathLike[str], delimiter: str) -> list[tuple[int, list[str]]]:
     """Read a delimited file into ``(line_number, fields)`` pairs, skipping blank lines.
 
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    delimiter : str
+        Field separator (``,`` or a tab).
+
+    Returns
+    -------
+    list of (int, list of str)
+        1-based line number and the fields of each non-blank line.
+
     Raises
     ------
     FileNotFoundError
@@ -41,7 +53,24 @@ def read_rows(path: str | os.PathLike[str], delimiter: str) -> list[tuple[int, l
 
 
 def parse_float(path: Path, line: int, column: str, value: str) -> float:
-    """Parse one finite float, or raise ``ValueError`` naming file, line and column."""
+    """Parse one finite float, or raise ``ValueError`` naming file, line and column.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, named in the error.
+    line : int
+        Line number, named in the error.
+    column : str
+        Column name, named in the error.
+    value : str
+        The text to parse.
+
+    Returns
+    -------
+    float
+        The finite number.
+    """
     try:
         number = float(value)
     except ValueError:
@@ -54,7 +83,24 @@ def parse_float(path: Path, line: int, column: str, value: str) -> float:
 def header_index(
     path: Path, line: int, header: Sequence[str], required: Sequence[str]
 ) -> dict[str, int]:
-    """Map required column names to positions in ``header`` or raise naming the missing ones."""
+    """Map required column names to positions in ``header`` or raise naming the missing ones.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, named in the error.
+    line : int
+        Line number of the header.
+    header : sequence of str
+        The header's fields.
+    required : sequence of str
+        Column names that must be present.
+
+    Returns
+    -------
+    dict of str to int
+        Position of each required column.
+    """
     names = [h.strip().lower() for h in header]
     missing = [c for c in required if c not in names]
     if missing:
