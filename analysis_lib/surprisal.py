@@ -131,6 +131,20 @@ def cached_surprisal(
 
     The key covers the weights digest, the stimulus digest, the keyword arguments and the
     package version.
+
+    Parameters
+    ----------
+    model : str
+        Registered causal language model.
+    stimulus : str or StoryStimulus, default "alice"
+        The story.
+    **kwargs
+        Passed to :func:`word_surprisal` (``context``, ``stride``, ``seed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per word, as :func:`word_surprisal`.
     """
     from .extraction import _weights_key
     from .paths import data_home
@@ -167,6 +181,20 @@ def surprisal_features(
 
     Word amplitudes are centred over words (NaN words get the mean, i.e. 0 after centring),
     so the regressors carry what the values add to the word rate.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-word values from :func:`word_surprisal` (columns ``surprisal``, ``entropy``).
+    stimulus : str or StoryStimulus, default "alice"
+        The story whose word onsets and scan clock are used.
+    hrf : str, default "spm"
+        HRF model.
+
+    Returns
+    -------
+    xarray.DataArray, shape (n_volumes, 2)
+        The two regressors, dims (time, feature).
     """
     from .word_timing import word_weights
 

@@ -47,7 +47,22 @@ def syllable_counts(words: list[str]) -> np.ndarray:
 
 
 def word_weights(stimulus: StoryStimulus, hrf: str = "spm", oversampling: int = 50) -> np.ndarray:
-    """HRF map from word amplitudes to volumes, shape (n_volumes, n_words) (as in extraction)."""
+    """HRF map from word amplitudes to volumes (as in extraction).
+
+    Parameters
+    ----------
+    stimulus : StoryStimulus
+        The story (word onsets, scan clock).
+    hrf : str, default "spm"
+        HRF model.
+    oversampling : int, default 50
+        Time samples per TR of the convolution.
+
+    Returns
+    -------
+    ndarray, shape (n_volumes, n_words)
+        Column ``w`` is word ``w``'s HRF response sampled at the volumes.
+    """
     onsets = stimulus.words["onset"].to_numpy(float)
     durations = (stimulus.words["offset"] - stimulus.words["onset"]).to_numpy(float)
     return design_matrix(

@@ -60,7 +60,26 @@ class FeatureSet:
 
 
 def parse_specs(text: str | list[str] | tuple[str, ...], n_atoms: int) -> list[FeatureSpec]:
-    """Parse comma-separated specs; ValueError naming a bad one and listing the kinds."""
+    """Parse comma-separated feature specs.
+
+    Parameters
+    ----------
+    text : str or sequence of str
+        Specs such as ``"authors,atoms:minilm,surprisal:smollm2"`` (or a list of them);
+        kinds are those of ``KINDS``.
+    n_atoms : int
+        Number of atoms for an ``atoms:MODEL`` spec that gives no ``:K``.
+
+    Returns
+    -------
+    list of FeatureSpec
+        One spec per comma-separated entry, in order.
+
+    Raises
+    ------
+    ValueError
+        Naming a bad spec and listing the valid kinds.
+    """
     items = text.split(",") if isinstance(text, str) else list(text)
     out = []
     for raw in (s.strip() for s in items):
@@ -160,7 +179,24 @@ def expand(specs: list[FeatureSpec]) -> list[FeatureSpec]:
 
 
 def build(spec: FeatureSpec, *, alpha: float = 0.1, n_pcs: int = 8, seed: int = 0) -> FeatureSet:
-    """Build one feature set on the Alice volume times."""
+    """Build one feature set on the Alice volume times.
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+        What to build (kind, model, K or layer).
+    alpha : float, default 0.1
+        Sparsity penalty of the dictionary learning (``atoms`` specs).
+    n_pcs : int, default 8
+        Principal components per layer (``pcs`` and ``layers`` specs).
+    seed : int, default 0
+        Seed of the decomposition.
+
+    Returns
+    -------
+    FeatureSet
+        The regressors, shape (n_volumes, n_features), with their spec and labels.
+    """
     from ..datasets import alice
 
     if spec.kind == "authors":

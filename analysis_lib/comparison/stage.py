@@ -367,6 +367,18 @@ def cached_compare(params: CompareParams, *, progress: bool = True) -> xr.Datase
 
     The key is the parameters, the package version and the subjects' ROI files (names and
     sizes), so the CLI (``python -m analysis_lib compare``) and the book page share it.
+
+    Parameters
+    ----------
+    params : CompareParams
+        The comparison's parameters.
+    progress : bool, default True
+        Progress bars (shown only in a terminal).
+
+    Returns
+    -------
+    xarray.Dataset
+        What :func:`compare` returns (per subject x ROI x feature set, and group summaries).
     """
     from .. import __version__
     from ..datasets import alice

