@@ -141,7 +141,7 @@ fig, axes = plt.subplots(
 )
 for ax in axes.flat[len(families) :]:
     ax.set_visible(False)
-for ax, fam in zip(axes.flat, families, strict=True):
+for ax, fam in zip(axes.flat[: len(families)], families, strict=True):
     d = sel[sel.family == fam]
     x = np.arange(len(NETWORKS))
     for j, (w, color) in enumerate([("untrained", "0.6"), ("trained", "tab:blue")]):
