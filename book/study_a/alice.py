@@ -293,10 +293,9 @@ for r in series.itertuples():
     glue(key + "_dr2", r.dR2, display=False)
     glue(key + "_lo", r.lo, display=False)
     glue(key + "_hi", r.hi, display=False)
-    if not np.isnan(r.perplexity):
-        glue(
-            f"alice_ppl_{r.model.replace('-', '_').replace('.', '_')}", r.perplexity, display=False
-        )
+# One perplexity per model (a model appears once for its atoms and once for its surprisal).
+for model, ppl in causal.groupby("model")["perplexity"].first().items():
+    glue(f"alice_ppl_{model.replace('-', '_').replace('.', '_')}", ppl, display=False)
 series.round(4)
 
 # %% [markdown]
