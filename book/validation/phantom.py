@@ -179,7 +179,7 @@ heldout_1000 = summary_table(low_perm["runs"], "vc1000")
 # {glue:text}`vc_isc_alice`; 6 mm ROI means, which average many voxels, so the phantom's
 # grayordinates are, if anything, cleaner than real voxels).
 #
-# **Held-out seeds.** Recorded run: `{glue:text}`vc_command`` (finished
+# **Held-out seeds.** Recorded run: {glue:text}`vc_command` (finished
 # {glue:text}`vc_date`), settings {glue:text}`vc_settings`. Mean and 95 % t interval over
 # the held-out noise seeds that finished (column "seeds"):
 
@@ -188,7 +188,7 @@ heldout
 
 # %% [markdown]
 # The same with 1000 spatial-null maps instead of the grid's 5000
-# (`{glue:text}`vc1000_command``, cut short after the seeds shown):
+# ({glue:text}`vc1000_command`, cut short after the seeds shown):
 
 # %% tags=["remove-input"]
 heldout_1000
