@@ -45,7 +45,7 @@ for m in models:
     corr = read_result("study-a-group", m, "networks.nc")
     n_sig = corr["n_significant"]
     if int(n_sig.max()) > 0:
-        first = (m, int(n_sig["atom"].values[int(n_sig.argmax())]), corr)
+        first = (m, int(n_sig["atom"].values[int(n_sig.argmax("atom"))]), corr)
         break
 if first is None:
     print("no atom map of any model has a significant grayordinate: nothing to explore")
