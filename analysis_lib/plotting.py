@@ -535,6 +535,7 @@ def view_surface_map(
     surface: str = "inflated",
     gap: float = 8.0,
     plotly_src: str | None = None,
+    cell: float | None = 3.0,
 ):
     """Interactive 3-D view of one grayordinate map on both fsLR-32k hemispheres.
 
@@ -560,6 +561,11 @@ def view_surface_map(
         URL of nilearn's plotly bundle (``nilearn/_assets/js/plotly-gl3d-latest.min.js``)
         to load instead of embedding its 3.8 MB in the viewer: a page that serves the file
         itself (the book, from ``_static``) then carries only the map.
+    cell : float, optional
+        Coarsen the meshes for display by vertex clustering on cubes of this edge (mm;
+        :func:`analysis_lib.spaces.meshes.cluster_vertices`, each cluster showing its
+        member of largest magnitude), so that the viewer fits a web page. ``None`` shows
+        the full fsLR-32k meshes.
 
     Returns
     -------
@@ -571,11 +577,19 @@ def view_surface_map(
 
     textures = surface_textures(values, grayordinates, fill=fill)
     limit = _symmetric_limit(np.concatenate(list(textures.values())), vmax)
-    mesh = PolyMesh(
-        **{h: InMemoryMesh(*parts) for h, parts in separated_meshes(surface, gap).items()}
-    )
+    meshes = separated_meshes(surface, gap)
+    background = {h: _sulc(h) for h in HEMISPHERES}
+    if cell is not None:
+        from .spaces.meshes import cluster_vertices, pool_texture
+
+        for h in HEMISPHERES:
+            coords, faces, labels = cluster_vertices(*meshes[h], cell)
+            meshes[h] = (coords, faces)
+            textures[h] = pool_texture(textures[h], labels)
+            background[h] = pool_texture(background[h], labels)
+    mesh = PolyMesh(**{h: InMemoryMesh(*parts) for h, parts in meshes.items()})
     data = SurfaceImage(mesh, {h: np.nan_to_num(textures[h], nan=0.0) for h in HEMISPHERES})
-    bg = SurfaceImage(mesh, {h: _sulc(h) for h in HEMISPHERES})
+    bg = SurfaceImage(mesh, background)
     view = plotting.view_surf(
         surf_map=data,
         bg_map=bg,

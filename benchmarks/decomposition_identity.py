@@ -2,7 +2,7 @@
 
 Exact command (from the repository root)::
 
-    ANALYSIS_LIB_EXTRA_DATA=/work/shared/data HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+    ANALYSIS_LIB_EXTRA_DATA=../shared/data HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
         .venv/bin/python benchmarks/decomposition_identity.py
 
 ``--record`` writes the reference digests instead (run once, at commit ``31e4c51``, before
@@ -144,7 +144,7 @@ def main() -> None:
         for v in c.values()
     )
     result.update(
-        command="ANALYSIS_LIB_EXTRA_DATA=/work/shared/data .venv/bin/python "
+        command="ANALYSIS_LIB_EXTRA_DATA=../shared/data .venv/bin/python "
         "benchmarks/decomposition_identity.py",
         reference_commit=ref["commit"],
         fingerprint_identical=result["fingerprint"] == ref["fingerprint"],

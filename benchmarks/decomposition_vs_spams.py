@@ -2,7 +2,7 @@
 
 Exact command (from the repository root)::
 
-    ANALYSIS_LIB_EXTRA_DATA=/work/shared/data HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+    ANALYSIS_LIB_EXTRA_DATA=../shared/data HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
         .venv/bin/python benchmarks/decomposition_vs_spams.py
 
 Options: ``--stand-in`` forces the synthetic stand-in matrix; ``--epochs`` (SPAMS epochs,
@@ -190,7 +190,7 @@ def main() -> None:
         scores[name] = spams_codes(Xf, D, ALPHA, N_THREADS)[2]
     t_ours = max(t_ours1, t_ours2)
     result = {
-        "command": "ANALYSIS_LIB_EXTRA_DATA=/work/shared/data .venv/bin/python "
+        "command": "ANALYSIS_LIB_EXTRA_DATA=../shared/data .venv/bin/python "
         "benchmarks/decomposition_vs_spams.py"
         + (" --stand-in" if args.stand_in else "")
         + (f" --epochs {args.epochs}" if args.epochs != 200 else "")

@@ -2,7 +2,7 @@
 
 Exact command (it produced benchmarks/results/isc.json)::
 
-    ANALYSIS_LIB_EXTRA_DATA=/work/shared/data OMP_NUM_THREADS=2 \\
+    ANALYSIS_LIB_EXTRA_DATA=../shared/data OMP_NUM_THREADS=2 \\
         .venv/bin/python benchmarks/isc.py
 
 1. Every Partly Cloudy subject present (60 in the development copy) x 293 regions, the

