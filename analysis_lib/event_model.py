@@ -379,3 +379,39 @@ def select_regions(table: pd.DataFrame, min_share: float = 25.0) -> dict[str, np
             mask &= table["z"].to_numpy(float) >= rule["z_min"]
         out[area] = mask
     return out
+
+
+def area_table(glm: xr.Dataset, table: pd.DataFrame) -> pd.DataFrame:
+    """The mental > pain contrast in the known-answer areas, one row per area.
+
+    Parameters
+    ----------
+    glm : xarray.Dataset
+        Output of :func:`event_glm` (``tstat``, ``significant`` over regions).
+    table : pandas.DataFrame
+        The region table (:func:`analysis_lib.datasets.partly_cloudy.regions`), from which
+        :func:`select_regions` picks the areas.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``area``; columns ``expected sign`` (+ / -), ``regions``, ``mean t``,
+        ``regions with expected sign``, ``significant (q<0.05)``, ``as expected`` (the sign
+        of the mean t is the expected one).
+    """
+    rows = []
+    for area, mask in select_regions(table).items():
+        t = glm.tstat.values[mask]
+        rows.append(
+            {
+                "area": area,
+                "expected sign": "+" if EXPECTED_SIGN[area] > 0 else "-",
+                "regions": int(mask.sum()),
+                "mean t": float(t.mean()),
+                "regions with expected sign": int((np.sign(t) == EXPECTED_SIGN[area]).sum()),
+                "significant (q<0.05)": int(glm.significant.values[mask].sum()),
+            }
+        )
+    out = pd.DataFrame(rows).set_index("area")
+    out["as expected"] = np.sign(out["mean t"]) == out["expected sign"].map({"+": 1, "-": -1})
+    return out

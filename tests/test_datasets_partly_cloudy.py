@@ -69,6 +69,7 @@ def test_real_network_csv_matches_regions_tsv():
 
 
 def test_real_events_and_twins():
+    _real_root()  # skips without the data
     ev = pc.events()
     assert len(ev) == 19 and set(ev.trial_type) == set(pc.EVENT_TYPES)
     stim = pc.stimulus()

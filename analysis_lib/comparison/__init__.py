@@ -12,6 +12,6 @@
     bootstrap interval, sign-flip test, Holm.
 """
 
-from .stage import CompareParams, cached_compare, compare
+from .stage import CompareParams, cached_compare, compare, summary_table
 
-__all__ = ["CompareParams", "cached_compare", "compare"]
+__all__ = ["CompareParams", "cached_compare", "compare", "summary_table"]

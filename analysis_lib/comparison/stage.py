@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..pipeline.params import StageParams, param, stage_provenance
@@ -405,3 +406,37 @@ def cached_compare(params: CompareParams, *, progress: bool = True) -> xr.Datase
     ds = compare(params, progress=progress)
     write_netcdf(ds, path)
     return read_netcdf(path)
+
+
+def summary_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per feature set: the group answer of a :func:`compare` result.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Output of :func:`compare` or :func:`cached_compare`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``feature set``; columns ``n features``, ``mean dR² (ROIs)`` with its ``95% CI
+        low`` / ``high``, ``p sign-flip`` and ``p Holm`` of the ROI mean, ``ROI of largest
+        dR²`` and ``smallest ROI p Holm (either sign)``.
+    """
+    rows = []
+    for fs in ds["feature_set"].values:
+        d = ds.sel(feature_set=fs)
+        rows.append(
+            {
+                "feature set": str(fs),
+                "n features": int(d["n_features"]),
+                "mean dR² (ROIs)": float(d["roi_mean_dr2_mean"]),
+                "95% CI low": float(d["roi_mean_ci_low"]),
+                "95% CI high": float(d["roi_mean_ci_high"]),
+                "p sign-flip": float(d["roi_mean_p_signflip"]),
+                "p Holm": float(d["roi_mean_p_holm"]),
+                "ROI of largest dR²": str(d["dr2_mean"].idxmax("roi").values),
+                "smallest ROI p Holm (either sign)": float(d["p_holm"].min()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("feature set")

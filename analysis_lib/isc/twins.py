@@ -180,3 +180,52 @@ def network_tests(
             }
         )
     return pd.DataFrame(rows).set_index("network")
+
+
+def twin_summary(result, alpha: float = 0.05) -> dict:
+    """Network-level answer of the twin tests of an ``isc(pairs="twins")`` result.
+
+    The per-network p values of the twin-control and MZ-DZ tests are Holm-corrected over
+    networks (:func:`statsmodels.stats.multitest.multipletests`), so "twins are more alike"
+    is claimed only where it survives the number of networks tested
+    (:func:`analysis_lib.comparison.stats.holm`).
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        Output of :func:`analysis_lib.isc.isc` with ``twins_*`` variables (dim ``network``).
+    alpha : float
+        Family-wise level over networks.
+
+    Returns
+    -------
+    dict
+        ``n_pairs``, ``n_networks``, ``n_positive`` (networks with twin > control),
+        ``mean_difference``, ``significant_uncorrected`` and ``significant`` (Holm) network
+        lists for twins > controls, ``mz_significant`` (Holm) for MZ > DZ, and ``holds``
+        (at least one network significant after Holm).
+    """
+    from ..comparison.stats import holm
+
+    if "twins_p_twin" not in result:
+        raise ValueError("twin_summary: the ISC result has no twin tests (run pairs='twins')")
+    nets = [str(n) for n in result["network"].values]
+    p_twin = np.asarray(result["twins_p_twin"].values, float)
+    p_mz = np.asarray(result["twins_p_mz"].values, float)
+    holm_twin = holm(p_twin) < alpha
+    ok_mz = np.isfinite(p_mz)
+    holm_mz = np.zeros_like(ok_mz)
+    if ok_mz.any():
+        holm_mz[ok_mz] = holm(p_mz[ok_mz]) < alpha
+    diff = np.asarray(result["twins_difference"].values, float)
+    significant = [n for n, s in zip(nets, holm_twin, strict=True) if s]
+    return {
+        "n_pairs": int(np.max(result["twins_n_pairs"].values)),
+        "n_networks": len(nets),
+        "n_positive": int((diff > 0).sum()),
+        "mean_difference": float(diff.mean()),
+        "significant_uncorrected": [n for n, p in zip(nets, p_twin, strict=True) if p < alpha],
+        "significant": significant,
+        "mz_significant": [n for n, s in zip(nets, holm_mz, strict=True) if s],
+        "holds": bool(significant),
+    }

@@ -65,7 +65,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from transformers.utils import logging as hf_logging
 
-from analysis_lib.comparison import CompareParams, cached_compare
+from analysis_lib.comparison import CompareParams, cached_compare, summary_table
 from analysis_lib.comparison.stage import BOOK_K_SWEEP, PC_LAYERS, SERIES, usable_subjects
 from analysis_lib.datasets import alice
 from analysis_lib.extraction import cached_extract
@@ -184,24 +184,7 @@ glue("alice_gap", int(params.gap), display=False)
 glue("alice_n_sets", int(ds.sizes["feature_set"]), display=False)
 
 
-def group_row(fs: str) -> dict:
-    d = ds.sel(feature_set=fs)
-    return {
-        "feature set": fs,
-        "n features": int(d["n_features"]),
-        "mean dR² (ROIs)": float(d["roi_mean_dr2_mean"]),
-        "95% CI low": float(d["roi_mean_ci_low"]),
-        "95% CI high": float(d["roi_mean_ci_high"]),
-        "p sign-flip": float(d["roi_mean_p_signflip"]),
-        "p Holm": float(d["roi_mean_p_holm"]),
-        "ROI of largest dR²": str(d["dr2_mean"].idxmax("roi").values),
-        "smallest ROI p Holm (either sign)": float(d["p_holm"].min()),
-    }
-
-
-table = pd.DataFrame([group_row(str(f)) for f in ds["feature_set"].values]).set_index(
-    "feature set"
-)
+table = summary_table(ds)
 table.round(4)
 
 # %% [markdown]

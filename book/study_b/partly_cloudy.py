@@ -37,7 +37,6 @@ import warnings
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue as myst_glue
 from nilearn import image, plotting
@@ -45,6 +44,7 @@ from nilearn import image, plotting
 from analysis_lib import event_model
 from analysis_lib.datasets import partly_cloudy
 from analysis_lib.isc import ISCParams, isc, load_dataset_group
+from analysis_lib.isc.twins import twin_summary
 
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
 
@@ -317,30 +317,26 @@ axes[0].legend(fontsize=8, frameon=False)
 plt.tight_layout()
 plt.show()
 
-alpha = 0.05
-n_net = len(twin_table)
-sig_twin = twin_table.index[twin_table.p_twin < alpha].tolist()
-sig_mz = twin_table.index[twin_table.p_mz < alpha].tolist()
-positive = int((twin_table.difference > 0).sum())
-glue("pc_tw_n_pairs", int(twin_table.n_pairs.iloc[0]))
-glue("pc_tw_n_net", n_net)
-glue("pc_tw_positive", f"{positive} of {n_net}")
-glue("pc_tw_sig", ", ".join(sig_twin) if sig_twin else "none")
-glue("pc_tw_mz_sig", ", ".join(sig_mz) if sig_mz else "none")
-glue("pc_tw_mean_diff", fmt(float(twin_table.difference.mean()), 3))
-holds = "holds" if sig_twin else "is not supported"
-glue("pc_tw_verdict", holds)
+verdict = twin_summary(result, alpha=0.05)
+glue("pc_tw_n_pairs", verdict["n_pairs"])
+glue("pc_tw_n_net", verdict["n_networks"])
+glue("pc_tw_positive", f"{verdict['n_positive']} of {verdict['n_networks']}")
+glue("pc_tw_sig_raw", ", ".join(verdict["significant_uncorrected"]) or "none")
+glue("pc_tw_sig", ", ".join(verdict["significant"]) or "none")
+glue("pc_tw_mz_sig", ", ".join(verdict["mz_significant"]) or "none")
+glue("pc_tw_mean_diff", fmt(verdict["mean_difference"], 3))
+glue("pc_tw_verdict", "holds" if verdict["holds"] else "is not supported")
 
 # %% [markdown]
 # Over the {glue:text}`pc_tw_n_pairs` pairs with a control, twins are more alike than
 # their unrelated controls in {glue:text}`pc_tw_positive` networks (mean difference
-# {glue:text}`pc_tw_mean_diff`); the difference is significant (p < 0.05, uncorrected
-# over networks) in: {glue:text}`pc_tw_sig`. MZ pairs are more alike than DZ pairs
-# (p < 0.05) in: {glue:text}`pc_tw_mz_sig`. On this copy the claim that twins are more
-# similar than unrelated viewers {glue:text}`pc_tw_verdict` at the network level; with
-# this few pairs, and fewer DZ than MZ pairs, the tests have little power, and with 10
-# networks tested ({glue:text}`pc_tw_n_net`) about one p value in twenty falls under 0.05 by
-# chance.
+# {glue:text}`pc_tw_mean_diff`). The difference has p < 0.05 before correction in:
+# {glue:text}`pc_tw_sig_raw`; after Holm correction over the {glue:text}`pc_tw_n_net`
+# networks ({func}`analysis_lib.isc.twins.twin_summary`) in: {glue:text}`pc_tw_sig`.
+# MZ pairs are more alike than DZ pairs (Holm, p < 0.05) in: {glue:text}`pc_tw_mz_sig`.
+# On this copy the claim that twins are more similar than unrelated viewers
+# {glue:text}`pc_tw_verdict` at the network level; with this few pairs, and fewer DZ than
+# MZ pairs, the tests have little power.
 #
 # ## A known answer: mental states against pain
 #
@@ -356,26 +352,7 @@ glue("pc_tw_verdict", holds)
 
 # %%
 glm = event_model.event_glm(bold, events, offset=offset)
-areas = event_model.select_regions(regions)
-rows = []
-for area, mask in areas.items():
-    t = glm.tstat.values[mask]
-    rows.append(
-        {
-            "area": area,
-            "expected sign": "+" if event_model.EXPECTED_SIGN[area] > 0 else "-",
-            "regions": int(mask.sum()),
-            "mean t": float(t.mean()),
-            "regions with expected sign": int(
-                (np.sign(t) == event_model.EXPECTED_SIGN[area]).sum()
-            ),
-            "significant (q<0.05)": int(glm.significant.values[mask].sum()),
-        }
-    )
-roi_table = pd.DataFrame(rows).set_index("area")
-roi_table["as expected"] = np.sign(roi_table["mean t"]) == roi_table["expected sign"].map(
-    {"+": 1, "-": -1}
-)
+roi_table = event_model.area_table(glm, regions)
 roi_table.round(2)
 
 # %% tags=["remove-input"]
