@@ -340,7 +340,9 @@ summary
 # ## Atom by atom
 #
 # For each atom: the networks it is planted in ($P_k$), those of largest $|B_{kn}|$, and
-# the network it was assigned.
+# the network it was assigned. Atoms without a planted network are listed too when they
+# were assigned one (false assignments, which recovery does not count); the unplanted
+# atoms assigned to a network: {glue:text}`val_unplanted_assigned`.
 
 # %% tags=["remove-input"]
 rows = []
@@ -357,7 +359,18 @@ for atoms, r in results.items():
             }
         )
 per_atom = pd.DataFrame(rows)
-per_atom[per_atom["planted in"] != "-"].style.hide(axis="index")
+unplanted = per_atom["planted in"] == "-"
+false_assigned = unplanted & (per_atom["assigned"] != "none")
+glue(
+    "val_unplanted_assigned",
+    "; ".join(
+        f"{atoms}: {int(false_assigned[per_atom.atoms == atoms].sum())} of "
+        f"{int(unplanted[per_atom.atoms == atoms].sum())}"
+        for atoms in per_atom["atoms"].unique()
+    ),
+    display=False,
+)
+per_atom[~unplanted | false_assigned].style.hide(axis="index")
 
 # %% tags=["remove-input"]
 fig, ax = plt.subplots(figsize=(6, 3.2))
