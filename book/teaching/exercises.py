@@ -396,8 +396,11 @@ if corr is not None:
 from analysis_lib.datasets import alice
 
 if not alice.available():
-    print("the Alice data are not in ANALYSIS_LIB_EXTRA_DATA: see the reference page 'Data'")
-    glue("ex5_result", "not run here: the Alice data are missing")
+    print("the Alice data are not under the data roots (python -m analysis_lib fetch alice)")
+    glue(
+        "ex5_result",
+        "not run here: the Alice data are missing (python -m analysis_lib fetch alice)",
+    )
 else:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the loader's note on the defective subject
@@ -454,12 +457,18 @@ else:
 # if the loader gives one). Which networks are most synchronised across viewers?
 
 # %% tags=["hide-cell"]
-if "partly-cloudy" not in datasets.names():
+from analysis_lib.datasets import partly_cloudy
+
+if not partly_cloudy.available():
     print(
-        "the 'partly-cloudy' dataset loader is not registered in this version of "
-        "analysis_lib: this exercise is skipped (see `python -m analysis_lib datasets`)"
+        "the Partly Cloudy data are not under the data roots: this exercise is skipped "
+        "(python -m analysis_lib fetch partly-cloudy)"
     )
-    glue("ex6_result", "not run in this build: the Partly Cloudy loader is not registered")
+    glue(
+        "ex6_result",
+        "not run in this build: the Partly Cloudy data are missing "
+        "(python -m analysis_lib fetch partly-cloudy)",
+    )
 else:
     cloudy_subjects = datasets.subjects("partly-cloudy")[:20]
     first = datasets.load("partly-cloudy", cloudy_subjects[0])
