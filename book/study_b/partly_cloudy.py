@@ -335,8 +335,8 @@ glue("pc_tw_verdict", "holds" if verdict["holds"] else "is not supported")
 # networks ({func}`analysis_lib.isc.twins.twin_summary`) in: {glue:text}`pc_tw_sig`.
 # MZ pairs are more alike than DZ pairs (Holm, p < 0.05) in: {glue:text}`pc_tw_mz_sig`.
 # On this copy the claim that twins are more similar than unrelated viewers
-# {glue:text}`pc_tw_verdict` at the network level; with this few pairs, and fewer DZ than
-# MZ pairs, the tests have little power.
+# {glue:text}`pc_tw_verdict` at the network level. With this few pairs, and fewer DZ than
+# MZ pairs, the MZ-DZ test has little power.
 #
 # ## A known answer: mental states against pain
 #
