@@ -434,6 +434,105 @@ def _tokenize_batch(tokenizer, texts: list[str], max_length: int):
     return ids, mask
 
 
+def _text_tr_features(
+    loaded: LoadedModel,
+    texts: list[str],
+    sites: list[HookSite],
+    *,
+    batch_size: int,
+    progress: bool,
+) -> tuple[np.ndarray, int, int]:
+    """Text-branch activations of each TR's text, shape (n_volumes, n_neurons), float32.
+
+    Each distinct text is run once; returns the activations, the number of distinct texts
+    and the number of them that gave no token at all (their activations are 0).
+    """
+    import torch
+
+    unique, index = _text_rows(loaded, texts, batch_size)
+    collector = _Collector(sites, len(unique)).attach(loaded.module)
+    collector.mode = "sequences"
+    forward = _text_forward(loaded)
+    batches = range(0, len(unique), batch_size)
+    empty_rows = 0
+    try:
+        with torch.inference_mode():
+            for b in _progress(batches, len(batches), f"{loaded.name} text", progress):
+                rows = np.arange(b, min(b + batch_size, len(unique)))
+                ids, mask = _tokenize_batch(
+                    loaded.tokenizer, [unique[r] for r in rows], loaded.max_positions
+                )
+                empty_rows += int((mask.sum(1) == 0).sum())
+                collector.rows = torch.from_numpy(rows)
+                collector.masks = {"text": mask.float().to(loaded.device)}
+                forward(ids.to(loaded.device), mask.to(loaded.device))
+    finally:
+        collector.detach()
+    return collector.result()[index], len(unique), empty_rows
+
+
+def text_event_features(
+    loaded: LoadedModel,
+    stimulus,
+    sites: list[HookSite],
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> tuple[np.ndarray, dict, list[HookSite]]:
+    """Per-TR activations of a text-only event stimulus (no frames), float32.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    stimulus : object with ``texts`` (list of str, one per volume), ``name``, ``kind == "events"``
+        E.g. :class:`analysis_lib.datasets.partly_cloudy.EventStimulus` (the annotated
+        events of a film, as text).
+    sites : list of HookSite
+        Hook sites; only those of the text branch are kept (a two-tower model's vision
+        tower and a cross-modal model need frames the stimulus does not have).
+    batch_size : int
+    progress : bool
+
+    Returns
+    -------
+    features : numpy.ndarray, shape (n_volumes, n_text_neurons)
+    info : dict
+        ``n_texts`` (distinct TR texts), ``branches`` kept.
+    sites : list of HookSite
+        The text-branch sites the columns belong to.
+
+    Raises
+    ------
+    ValueError
+        When the model has no text branch, or is cross-modal (BridgeTower needs frames).
+    """
+    if loaded.family.name == "bridgetower":
+        raise ValueError(
+            f"{stimulus.name}: {loaded.name} is cross-modal and needs frames; this stimulus "
+            "is text only (events without frames)"
+        )
+    kept = [s for s in sites if s.pattern.branch == "text"]
+    if not kept:
+        raise ValueError(
+            f"{stimulus.name}: {loaded.name} has no text branch; this stimulus is text only "
+            "(events without frames)"
+        )
+    texts = list(stimulus.texts)
+    if not any(texts):
+        raise ValueError(f"{stimulus.name}: has no event text for the text model {loaded.name}")
+    features, n_texts, empty = _text_tr_features(
+        loaded, texts, kept, batch_size=batch_size, progress=progress
+    )
+    if empty:
+        warnings.warn(
+            f"{stimulus.name}: {empty} distinct TR texts produce no token (no special "
+            "tokens either); their text activations are 0",
+            UserWarning,
+            stacklevel=3,
+        )
+    return features, {"n_texts": n_texts, "branches": ["text"]}, kept
+
+
 def movie_tr_features(
     loaded: LoadedModel,
     stimulus: MovieStimulus,
@@ -510,26 +609,10 @@ def movie_tr_features(
 
     if "text" in by_branch:
         idx = by_branch["text"]
-        unique, index = _text_rows(loaded, texts, batch_size)
-        collector = _Collector([sites[i] for i in idx], len(unique)).attach(loaded.module)
-        collector.mode = "sequences"
-        forward = _text_forward(loaded)
-        batches = range(0, len(unique), batch_size)
-        try:
-            with torch.inference_mode():
-                for b in _progress(batches, len(batches), f"{loaded.name} text", progress):
-                    rows = np.arange(b, min(b + batch_size, len(unique)))
-                    ids, mask = _tokenize_batch(
-                        loaded.tokenizer, [unique[r] for r in rows], max_len
-                    )
-                    empty_rows += int((mask.sum(1) == 0).sum())
-                    collector.rows = torch.from_numpy(rows)
-                    collector.masks = {"text": mask.float().to(device)}
-                    forward(ids.to(device), mask.to(device))
-        finally:
-            collector.detach()
-        out[:, columns(idx)] = collector.result()[index]
-        info["n_texts"] = len(unique)
+        out[:, columns(idx)], n_texts, empty_rows = _text_tr_features(
+            loaded, texts, [sites[i] for i in idx], batch_size=batch_size, progress=progress
+        )
+        info["n_texts"] = n_texts
     if "vision" in by_branch:
         idx = by_branch["vision"]
         n_frames = stimulus.frames.shape[0]
@@ -706,6 +789,12 @@ def extract(
         info["centre"] = bool(centre)
         onsets = stim.words["onset"].to_numpy(float)
         durations = (stim.words["offset"] - stim.words["onset"]).to_numpy(float)
+    elif getattr(stim, "kind", "") == "events":
+        features, info, sites = text_event_features(
+            loaded, stim, sites, batch_size=batch_size, progress=progress
+        )
+        onsets = stim.volume_times
+        durations = np.full(stim.n_volumes, stim.tr)
     else:
         if "vision" not in loaded.family.modalities and not any(stim.texts):
             raise ValueError(f"{stim.name}: has no captions for the text model {loaded.name}")

@@ -194,15 +194,15 @@ def alice_models(root: Path) -> str:
 
 def _partly_cloudy_isc():
     from analysis_lib.datasets import partly_cloudy
-    from analysis_lib.isc import ISCParams, isc, load_dataset_group
+    from analysis_lib.isc import ISCParams, cached_isc, load_dataset_group
 
     if not partly_cloudy.available():
         raise Missing("the Partly Cloudy data (python -m analysis_lib fetch partly-cloudy)")
-    params = ISCParams(pairs="twins")  # the chapter's settings
+    params = ISCParams(pairs="twins")  # the chapter's settings (and its cached result)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # counts of skipped twins: the chapter states them
         bold, pairs, people = load_dataset_group("partly-cloudy", twins=True)
-        result = isc(params, bold, pairs=pairs, people=people, progress=False)
+        result = cached_isc(params, bold, pairs=pairs, people=people, progress=False)
     return params, result
 
 

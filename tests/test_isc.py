@@ -126,6 +126,23 @@ def test_same_seed_same_result_and_network_means():
     assert list(a.network.values) == ["a", "b"]
 
 
+def test_cached_isc_reads_back_the_same_result(tmp_path, monkeypatch):
+    from analysis_lib.isc import cached_isc
+
+    monkeypatch.setenv("ANALYSIS_LIB_DATA", str(tmp_path / "home"))
+    bold = _group(seed=5)
+    p = ISCParams(n_perm=40, n_boot=20, seed=1)
+    first = cached_isc(p, bold)
+    files = list((tmp_path / "home" / "cache" / "isc").glob("*.nc"))
+    assert len(files) == 1
+    second = cached_isc(p, bold)
+    np.testing.assert_array_equal(first.isc.values, isc(p, bold).isc.values)
+    xr.testing.assert_identical(first, second)
+    other = cached_isc(p, bold + 0.1 * _group(seed=6))  # other data: another entry
+    assert not np.array_equal(other.isc.values, first.isc.values)
+    assert len(list(files[0].parent.glob("*.nc"))) == 2
+
+
 def test_bad_inputs():
     bold = _group()
     bad = bold.copy()

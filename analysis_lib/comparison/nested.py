@@ -70,6 +70,8 @@ def held_out_r2(
     n_iter: int = 20,
     alphas: np.ndarray | None = None,
     seed: int = 0,
+    scaling: str = "train",
+    full: str = "banded",
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Held-out R^2 of the base model and of base + each feature set.
 
@@ -88,6 +90,19 @@ def held_out_r2(
         Global penalties (default ``logspace(-2, 6, 17)``).
     seed : int
         Seed of the random search.
+    scaling : {"train", "run"}
+        Where the features' z-score statistics come from: each outer fold's training
+        volumes (``"train"``, the default), or the whole run (``"run"``). Use ``"run"`` for
+        sparse event designs: an event type absent from a fold's training block has a
+        near-zero training SD, and the held-out block scaled by it explodes. Features are
+        the stimulus, fixed before any BOLD is seen, so whole-run scaling uses no
+        information about the held-out BOLD.
+    full : {"banded", "ridge"}
+        The full model: himalaya's banded ridge (one penalty per band, the default), or
+        one :class:`~himalaya.ridge.RidgeCV` penalty over base + feature set. ``"ridge"``
+        is about 20 times faster and fits small feature sets of like scale (a few
+        z-scored event regressors and atoms) about as well; it cannot shrink one band
+        alone, so a large uninformative set costs more.
 
     Returns
     -------
@@ -108,6 +123,18 @@ def held_out_r2(
     Yc = clean(np.asarray(Y, float))
     Bc = clean(np.asarray(base, float))
     Fc = {k: clean(np.asarray(v, float)) for k, v in features.items()}
+    if scaling == "run":
+        Bc = _zscore(Bc, Bc)[0]
+        Fc = {k: _zscore(v, v)[0] for k, v in Fc.items()}
+
+        def scale(train, test):
+            return train, test
+    elif scaling == "train":
+        scale = _zscore
+    else:
+        raise ValueError(f"scaling must be 'train' or 'run', got {scaling!r}")
+    if full not in ("banded", "ridge"):
+        raise ValueError(f"full must be 'banded' or 'ridge', got {full!r}")
     outer = blocked_splits(np.arange(n_time), n_folds, gap)
     tested = np.unique(np.concatenate([te for _, te in outer]))
     pred_base = np.zeros_like(Yc)
@@ -120,13 +147,18 @@ def held_out_r2(
         warnings.filterwarnings("ignore", message=".*Solving ridge is slower.*")
         for train, test in outer:
             inner = blocked_splits(train, inner_folds, gap)
-            b_tr, b_te = _zscore(Bc[train], Bc[test])
+            b_tr, b_te = scale(Bc[train], Bc[test])
             y_tr = Yc[train]
             model = RidgeCV(alphas=alphas, fit_intercept=False, cv=inner)
             model.fit(b_tr, y_tr)
             pred_base[test] = np.asarray(model.predict(b_te))
             for name, F in Fc.items():
-                f_tr, f_te = _zscore(F[train], F[test])
+                f_tr, f_te = scale(F[train], F[test])
+                if full == "ridge":
+                    one = RidgeCV(alphas=alphas, fit_intercept=False, cv=inner)
+                    one.fit(np.hstack([b_tr, f_tr]), y_tr)
+                    pred_full[name][test] = np.asarray(one.predict(np.hstack([b_te, f_te])))
+                    continue
                 groups = np.r_[np.zeros(b_tr.shape[1], int), np.ones(f_tr.shape[1], int)]
                 banded = BandedRidgeCV(
                     groups=groups,

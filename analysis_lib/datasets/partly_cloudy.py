@@ -115,6 +115,26 @@ class EventStimulus:
         """The events as captions (``onset``, ``duration``, ``text``)."""
         return self.events.rename(columns={"description": "text"})[["onset", "duration", "text"]]
 
+    @property
+    def texts(self) -> list[str]:
+        """The text of each volume: descriptions of the events overlapping ``[t_v, t_v + tr)``.
+
+        Volumes outside every event get ``""``. This is what a text model "sees" of the
+        film (it has no dialogue), see :func:`analysis_lib.extraction.text_event_features`.
+        """
+        from ..stimuli.movie import texts_per_volume
+
+        return texts_per_volume(self.captions, self.volume_times, self.tr)
+
+    @property
+    def sha256(self) -> str:
+        """Digest of the events and the grid (for provenance and caches)."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.tr!r} {self.n_volumes} {self.t0!r}".encode())
+        digest.update(self.events.to_csv(sep="\t", index=False).encode())
+        return digest.hexdigest()
+
 
 # ----------------------------------------------------------------------------- roots
 

@@ -23,7 +23,7 @@ from ..pipeline.params import StageParams, param, stage_provenance
 from . import core, twins
 from .core import METHODS, NULLS, SUMMARIES
 
-__all__ = ["ISCParams", "isc", "load_dataset_group", "network_groups"]
+__all__ = ["ISCParams", "cached_isc", "isc", "load_dataset_group", "network_groups"]
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,67 @@ def isc(
         ),
     )
     return ds
+
+
+def cached_isc(
+    params: ISCParams,
+    bold: xr.DataArray,
+    *,
+    pairs: pd.DataFrame | None = None,
+    people: pd.DataFrame | None = None,
+    progress: bool | None = None,
+) -> xr.Dataset:
+    """:func:`isc` with a result cache in ``$ANALYSIS_LIB_DATA/cache/isc``.
+
+    The key is the parameters, the digest of the BOLD values and coordinates, of the pair
+    and participant tables and of the library code the stage imports, so the chapter and
+    the book's findings box share one computation. Warnings of the stage are stored with
+    the result and raised again when it is read from the cache.
+
+    Parameters
+    ----------
+    params, bold, pairs, people, progress
+        As :func:`isc`.
+
+    Returns
+    -------
+    xarray.Dataset
+        What :func:`isc` returns.
+    """
+    import hashlib
+    import json
+    import warnings
+
+    from ..codehash import code_digest
+    from ..io import read_cache, write_netcdf
+    from ..paths import data_home
+
+    def table(frame):
+        return None if frame is None else frame.to_csv(index=True)
+
+    payload = {
+        "params": params.as_dict(),
+        "bold": sha256_array(np.asarray(bold.values)),
+        "subjects": [str(x) for x in bold["subject"].values],
+        "regions": [str(x) for x in bold["voxel"].values],
+        "pairs": table(pairs),
+        "people": table(people),
+        "code": code_digest([__name__]),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
+    path = data_home() / "cache" / "isc" / f"{digest.hexdigest()[:32]}.nc"
+    cached = read_cache(path)
+    if cached is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = isc(params, bold, pairs=pairs, people=people, progress=progress)
+        notes = [str(w.message) for w in caught if "IProgress" not in str(w.message)]
+        result.attrs["stage_warnings"] = json.dumps(notes)
+        write_netcdf(result, path)
+        cached = read_cache(path)
+    for note in json.loads(cached.attrs.get("stage_warnings", "[]")):
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return cached
 
 
 def load_dataset_group(

@@ -29,7 +29,9 @@ class ExtractParams(StageParams):
 
     stage = "extract"
     model: str = param("minilm", "registered name, local folder or hub id")
-    stimulus: str = param("default-story", "default-story, alice, default-movie, or a file/folder")
+    stimulus: str = param(
+        "default-story", "default-story, alice, default-movie, partly-cloudy, or a file/folder"
+    )
     site: str | None = param(
         None, "hook site (default: the family's: ffn_out for LMs, attn_out else)", choices=SITES
     )

@@ -70,11 +70,27 @@ def _alice(**grid) -> StoryStimulus:
     return story_from_file(path, name="alice", **grid)
 
 
+def _partly_cloudy(**grid):
+    """The annotated events of the Partly Cloudy film as text (no frames, no dialogue)."""
+    from ..datasets import partly_cloudy  # lazy: datasets import stimuli helpers
+
+    if grid:
+        raise ValueError(
+            f"partly-cloudy: the grid is fixed by the scans (TR 0.8 s, 380 volumes); "
+            f"got {sorted(grid)}"
+        )
+    return partly_cloudy.stimulus()
+
+
 #: name -> (loader, one-line description)
 STIMULI: dict[str, tuple[Callable[..., Stimulus], str]] = {
     "default-story": (_default_story, "original story, synthetic timings, TR 1.5 s"),
     "alice": (_alice, "Alice ch. 1 TextGrid (extra data root), TR 2 s, 362 vols, t0 20 s"),
     "default-movie": (default_movie, "rendered scenes and rests with captions, TR 1 s"),
+    "partly-cloudy": (
+        _partly_cloudy,
+        "Partly Cloudy film: its 19 event descriptions as text (extra data root), TR 0.8 s",
+    ),
 }
 
 
@@ -111,6 +127,8 @@ def load_stimulus(name_or_path: str | os.PathLike[str] | Stimulus, **grid) -> St
     """
     if isinstance(name_or_path, StoryStimulus | MovieStimulus):
         return name_or_path
+    if getattr(name_or_path, "kind", None) == "events" and hasattr(name_or_path, "texts"):
+        return name_or_path  # text events on a scan grid (e.g. partly_cloudy.EventStimulus)
     key = str(name_or_path)
     if key in STIMULI:
         return STIMULI[key][0](**grid)

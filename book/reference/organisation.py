@@ -25,7 +25,8 @@
 # The table below is generated from the code when the book is built
 # ({data}`analysis_lib.pipeline.STAGES`, the CLI's command modules and the notebooks'
 # imports), so it is always that of this version. The last rows are stages that live in a
-# package of their own ({mod}`analysis_lib.isc`) and follow the same pattern. The parameters are the stage's fields
+# package or module of their own ({mod}`analysis_lib.isc`, {mod}`analysis_lib.comparison`,
+# {mod}`analysis_lib.film_atoms`) and follow the same pattern. The parameters are the stage's fields
 # with their defaults; the same names (with `-` for `_`) are the command's options.
 
 # %% tags=["remove-input"]
@@ -36,13 +37,18 @@ from pathlib import Path
 from IPython.display import Markdown, display
 
 import analysis_lib
+from analysis_lib.comparison.stage import CompareParams
+from analysis_lib.film_atoms import FilmAtomsParams
 from analysis_lib.isc import ISCParams
 from analysis_lib.pipeline import STAGES
 
 ROOT = Path(analysis_lib.__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
 # The main chain (analysis_lib.pipeline.STAGES), then the stages of their own package.
-ALL_STAGES = {**STAGES, ISCParams.stage: ISCParams}
+ALL_STAGES = {
+    **STAGES,
+    **{cls.stage: cls for cls in (ISCParams, CompareParams, FilmAtomsParams)},
+}
 
 # The file each notebook writes for a stage (notebooks/*.py, `write_netcdf(..., out / NAME)`).
 RESULT_FILE = {
@@ -53,6 +59,8 @@ RESULT_FILE = {
     "networks": "`networks.nc`",
     "metrics": "`metrics.nc`, `atoms_per_network.nc`",
     "isc": "`isc --out FILE` (the Study B chapter on Partly Cloudy calls it)",
+    "compare": "cached in the data home; `compare -o FILE` (the Alice chapter calls it)",
+    "film-atoms": "cached in the data home; `film-atoms -o FILE` (the Partly Cloudy chapter)",
 }
 assert set(RESULT_FILE) == set(ALL_STAGES), "update RESULT_FILE: the stages changed"
 
@@ -76,7 +84,7 @@ def short(value) -> str:
 
 rows = []
 for stage, cls in ALL_STAGES.items():
-    cli = importlib.util.find_spec(f"analysis_lib.cli.{stage}") is not None
+    cli = importlib.util.find_spec(f"analysis_lib.cli.{stage.replace('-', '_')}") is not None
     package = "pipeline" if stage in STAGES else cls.__module__.removeprefix("analysis_lib.")
     fields = ", ".join(f"`{k}={short(v)}`" for k, v in cls.defaults().items())
     rows.append(
@@ -84,7 +92,7 @@ for stage, cls in ALL_STAGES.items():
             "stage": stage,
             "notebook": ", ".join(notebooks_calling(stage)) or "-",
             "CLI command": f"`python -m analysis_lib {stage}`" if cli else "-",
-            "function / parameters": f"`{package}.{stage}` / `{cls.__name__}`",
+            "function / parameters": f"`{package}.{stage.replace('-', '_')}` / `{cls.__name__}`",
             "result file": RESULT_FILE[stage],
             "parameters (defaults)": fields,
         }

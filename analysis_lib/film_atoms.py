@@ -1,0 +1,357 @@
+"""Stage ``film-atoms``: a text model's atoms on real whole-brain movie data (Partly Cloudy).
+
+The film has no dialogue, so what a text model can be given is the **text of its annotated
+events** (19 one-line descriptions such as "Stork returns to Gus"), each on the scan clock
+(:attr:`analysis_lib.datasets.partly_cloudy.EventStimulus.texts`; volumes outside every
+event get the empty text). The stage runs the project's stages, unchanged, on these data:
+
+1. :func:`analysis_lib.pipeline.extract` (stimulus ``partly-cloudy``, the model's text
+   branch; cached), then :func:`analysis_lib.pipeline.decompose` into ``n_atoms`` atoms;
+2. :func:`analysis_lib.pipeline.encode` per subject (the atoms as fixed regressors of each
+   of the 293 regions) and :func:`analysis_lib.pipeline.group` over every subject;
+3. :func:`analysis_lib.networks.parcels.parcel_correspondence`: the group maps, thresholded
+   as the ``networks`` stage thresholds them (parametric group p < ``threshold``), against
+   the 8 Shen/Finn networks (268 cortical, subcortical and cerebellar parcels; the 25 extra
+   nuclei carry no Shen network and are left out), with a spatial null that keeps each
+   map's autocorrelation over the parcel centroids and the network-level group test;
+4. the **unique variance** of the atoms over the event-type model (mental, social, pain,
+   control; HRF-convolved): held-out R^2 of the event model and of event model + atoms
+   (:func:`analysis_lib.comparison.nested.held_out_r2`, blocked CV with a gap, himalaya
+   ridge with penalties chosen in inner folds; ``full_model="banded"`` for one penalty per
+   band), per subject and region; per network the group mean of dR^2 with a
+   bootstrap 95 % interval over subjects, a sign-flip p value and Holm's correction over
+   networks.
+
+The atoms can carry no more than the descriptions do: at most as many distinct TR texts as
+there are distinct event combinations (the result records it as ``n_texts``), so the atom
+count defaults to 8, not the 64 of a story. Run a random-weight model (``tiny-bert``,
+``tiny-llama``) the same way for the control. Example::
+
+    python -m analysis_lib film-atoms --model minilm --json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .pipeline.params import StageParams, param, stage_provenance
+
+DATASETS = ("partly-cloudy",)
+#: Dims of the per-network summaries.
+NET = "network"
+
+
+@dataclass(frozen=True)
+class FilmAtomsParams(StageParams):
+    """Parameters of the ``film-atoms`` stage (see the module docstring)."""
+
+    stage = "film-atoms"
+    model: str = param("minilm", "registered text model (its text branch is used)")
+    dataset: str = param("partly-cloudy", "real movie dataset", choices=DATASETS)
+    subjects: tuple[str, ...] | None = param(None, "subject ids (default: every subject)")
+    n_atoms: int = param(8, "number of atoms K", minimum=1)
+    alpha: float = param(0.1, "L1 penalty of the decomposition", minimum=0)
+    threshold: float = param(
+        0.01,
+        "parcel p threshold of the group maps (the networks stage's)",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+    )
+    null: str = param("moran", "spatial null of the parcels", choices=("moran", "variogram"))
+    # 8 atoms x 8 networks = 64 pairs: BH can pass a lone true pair only if its p is below
+    # 0.05 / 64, which needs more than 1,280 surrogates (p >= 1 / (n_perm + 1))
+    n_perm: int = param(2000, "spatial-null surrogates per atom map", minimum=0)
+    group_perm: int = param(1000, "sign-flip permutations of the group stage", minimum=1)
+    alpha_assign: float = param(
+        0.05,
+        "BH level for assigning an atom to a network",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+    )
+    n_folds: int = param(5, "outer folds of the held-out dR^2", minimum=2)
+    gap: int = param(15, "volumes left out on each side of a test block (12 s)", minimum=0)
+    full_model: str = param(
+        "ridge",
+        "full model of the dR^2: one ridge penalty (fast) or himalaya's banded ridge",
+        choices=("ridge", "banded"),
+    )
+    seed: int = param(0, "seed of the decomposition, nulls and searches")
+    device: str = param("cpu", "torch device")
+
+
+def _network_labels(bold: xr.DataArray) -> np.ndarray:
+    """Shen network name of each region; "" for the nuclei outside the Shen atlas."""
+    atlas = bold["atlas"].values.astype(str)
+    names = bold["network_name"].values.astype(str)
+    return np.where(atlas == "shen268", names, "")
+
+
+def _network_summary(dr2: np.ndarray, labels: np.ndarray, names: np.ndarray, seed: int):
+    """Per-network group mean of dR^2 (subject, region), interval, sign-flip p, Holm."""
+    from .comparison.stats import bootstrap_ci, holm, sign_flip_pvalue
+
+    per_subject = np.column_stack(
+        [np.nanmean(dr2[:, labels == n], axis=1) for n in names]
+    )  # (subject, network)
+    mean = per_subject.mean(0)
+    ci = np.array([bootstrap_ci(per_subject[:, j], seed=seed) for j in range(len(names))])
+    p = np.array([sign_flip_pvalue(per_subject[:, j], seed=seed) for j in range(len(names))])
+    return per_subject, mean, ci, p, holm(p)
+
+
+def film_atoms(
+    params: FilmAtomsParams,
+    *,
+    bold: xr.DataArray | None = None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Run the ``film-atoms`` stage.
+
+    Parameters
+    ----------
+    params : FilmAtomsParams
+    bold : DataArray (subject, time, voxel), optional
+        The subjects' regional time series (default: loaded for ``params.subjects`` or every
+        subject present, :func:`analysis_lib.isc.load_dataset_group`).
+    progress : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        ``atoms`` (time, atom); ``tstat``, ``pvalue`` (atom, voxel: the group maps);
+        the correspondence of
+        :func:`~analysis_lib.networks.parcels.parcel_correspondence` (``dice``, ``p``,
+        ``p_fdr``, ``null_mean``, ``polarity`` ... (atom, network), ``assignment`` (atom));
+        ``r2_events``, ``r2_full``, ``dr2`` (subject, voxel); ``dr2_network`` (subject,
+        network), ``dr2_mean``, ``dr2_ci_low``, ``dr2_ci_high``, ``dr2_p``, ``dr2_p_holm``
+        (network); attrs ``model``, ``n_texts``, ``n_subjects`` and the stage provenance.
+    """
+    from .comparison.nested import held_out_r2
+    from .datasets import partly_cloudy as pc
+    from .encoding import subject_maps
+    from .event_model import event_regressors
+    from .isc import load_dataset_group
+    from .networks.correspondence import maps_from_group
+    from .networks.parcels import parcel_correspondence
+    from .pipeline import (
+        DecomposeParams,
+        EncodeParams,
+        ExtractParams,
+        GroupParams,
+        decompose,
+        encode,
+        extract,
+        group,
+    )
+
+    params.check()
+    if bold is None:
+        bold, _, _ = load_dataset_group(params.dataset, list(params.subjects or []) or None)
+    subjects = [str(s) for s in bold["subject"].values]
+    if len(subjects) < 2:
+        raise ValueError(f"film-atoms: needs at least 2 subjects, got {len(subjects)}")
+    stim = pc.stimulus()
+    responses = extract(
+        ExtractParams(model=params.model, stimulus=params.dataset, device=params.device),
+        cache=True,
+        progress=progress,
+    )
+    dec = decompose(
+        DecomposeParams(
+            n_atoms=params.n_atoms, alpha=params.alpha, seed=params.seed, device=params.device
+        ),
+        responses,
+        progress=progress,
+    )
+    atoms = dec["atoms"]
+    enc_params = EncodeParams(n_perm=0, cv=0, seed=params.seed, device=params.device)
+    results = []
+    for s in subjects:
+        one = bold.sel(subject=s).drop_vars("subject")
+        one.attrs.update(subject=s, dataset=params.dataset)
+        results.append(encode(enc_params, dec, one, subject=s, dataset=params.dataset))
+    grp = group(
+        GroupParams(n_perm=params.group_perm, seed=params.seed, device=params.device), results
+    )
+    tstat, pvalue = maps_from_group(grp, "uncorrected")
+    labels = _network_labels(bold)
+    xyz = np.column_stack([bold[c].values for c in ("x", "y", "z")]).astype(float)
+    corr = parcel_correspondence(
+        tstat,
+        pvalue,
+        labels,
+        xyz,
+        threshold=params.threshold,
+        null=params.null,
+        n_perm=params.n_perm,
+        seed=params.seed,
+        alpha_assign=params.alpha_assign,
+        subject_maps=subject_maps(results),
+    )
+
+    # unique variance of the atoms over the event-type model, held out
+    base = event_regressors(stim.events, stim.volume_times).values
+    x_atoms = np.asarray(atoms.transpose("time", "atom").values, float)
+    nuisance = np.ones((stim.n_volumes, 1))
+    r2_base = np.empty((len(subjects), bold.sizes["voxel"]))
+    r2_full = np.empty_like(r2_base)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="himalaya")
+        for i, s in enumerate(subjects):
+            y = np.asarray(bold.sel(subject=s).transpose("time", "voxel").values, float)
+            rb, rf = held_out_r2(
+                y,
+                base,
+                {"atoms": x_atoms},
+                nuisance,
+                n_folds=params.n_folds,
+                gap=params.gap,
+                seed=params.seed,
+                scaling="run",  # sparse events: see held_out_r2
+                full=params.full_model,
+            )
+            r2_base[i], r2_full[i] = rb, rf["atoms"]
+    dr2 = r2_full - r2_base
+    names = corr["network"].values.astype(str)
+    per_subject, mean, ci, p, p_holm = _network_summary(dr2, labels, names, params.seed)
+
+    sv, sn = ("subject", "voxel"), ("subject", NET)
+    ds = corr.copy()
+    ds["atoms"] = atoms
+    ds["tstat"] = tstat.rename("tstat")
+    ds["pvalue"] = pvalue.rename("pvalue")
+    ds["r2_events"] = (sv, r2_base, {"long_name": "held-out R^2 of the event-type model"})
+    ds["r2_full"] = (sv, r2_full, {"long_name": "held-out R^2 of events + atoms"})
+    ds["dr2"] = (sv, dr2, {"long_name": "unique variance of the atoms (dR^2)"})
+    ds["dr2_network"] = (sn, per_subject, {"long_name": "dR^2 averaged over the network"})
+    ds["dr2_mean"] = (NET, mean, {"long_name": "group mean of dR^2 over subjects"})
+    ds["dr2_ci_low"] = (NET, ci[:, 0], {"long_name": "bootstrap 95% interval, low"})
+    ds["dr2_ci_high"] = (NET, ci[:, 1], {"long_name": "bootstrap 95% interval, high"})
+    ds["dr2_p"] = (NET, p, {"long_name": "sign-flip p over subjects (two-sided)"})
+    ds["dr2_p_holm"] = (NET, p_holm, {"long_name": "Holm-corrected over networks"})
+    ds = ds.assign_coords(subject=subjects)
+    for c in ("region", "roi", "atlas", "network_name", "x", "y", "z"):
+        if c in bold.coords:
+            ds = ds.assign_coords({c: ("voxel", bold[c].values)})
+    ds.attrs.update(
+        title=f"{params.model} atoms of the Partly Cloudy events on 293 regions",
+        model=params.model,
+        dataset=params.dataset,
+        n_subjects=len(subjects),
+        n_texts=len(set(stim.texts)),
+        correspondence_params=corr.attrs.get("params", ""),
+        **stage_provenance(params),
+    )
+    return ds
+
+
+def cached_film_atoms(params: FilmAtomsParams, *, progress: bool = False) -> xr.Dataset:
+    """:func:`film_atoms` with a result cache in ``$ANALYSIS_LIB_DATA/cache/film-atoms``.
+
+    The key is the parameters, the digest of the library code the stage imports and the
+    subjects' time-series files (names and sizes), so the CLI and the book share it.
+
+    Parameters
+    ----------
+    params : FilmAtomsParams
+    progress : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        What :func:`film_atoms` returns.
+    """
+    from .codehash import code_digest
+    from .datasets import partly_cloudy as pc
+    from .io import read_cache, write_netcdf
+    from .paths import data_home
+
+    ids = list(params.subjects) if params.subjects else pc.subjects()
+    files = [pc.timeseries_file(s) for s in ids]
+    payload = {
+        "params": params.as_dict(),
+        "code": code_digest([__name__]),
+        "files": [(f.name, f.stat().st_size) for f in files],
+        "events": pc.stimulus().sha256,
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode())
+    path = data_home() / "cache" / "film-atoms" / f"{digest.hexdigest()[:32]}.nc"
+    cached = read_cache(path)
+    if cached is not None:
+        return cached
+    ds = film_atoms(params, progress=progress)
+    write_netcdf(ds, path)
+    return read_cache(path)
+
+
+#: Pretrained text models of the book's chapter, each with the random-weight model of its
+#: family that is run the same way as the control (Qwen where its weights are prepared).
+BOOK_MODELS: tuple[tuple[str, str], ...] = (
+    ("minilm", "tiny-bert"),
+    ("smollm2", "tiny-llama"),
+    ("qwen2.5-0.5b", "tiny-llama"),
+    ("qwen2.5-1.5b", "tiny-llama"),
+)
+
+
+def book_models() -> list[str]:
+    """Models of the chapter, in order, each once: pretrained ones whose weights are here,
+    then their random-weight controls."""
+    from .models import is_available
+
+    pretrained = [m for m, _ in BOOK_MODELS if not m.startswith("qwen") or is_available(m)]
+    controls = [c for m, c in BOOK_MODELS if m in pretrained]
+    return list(dict.fromkeys(pretrained + controls))
+
+
+def summary_table(results: dict[str, xr.Dataset], alpha: float = 0.05):
+    """One row per model: atoms matched to a network, chance Dice, unique variance.
+
+    Parameters
+    ----------
+    results : dict of str -> Dataset
+        :func:`film_atoms` results by model name.
+    alpha : float
+        Level of the Holm-corrected dR^2 test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index model; columns ``random weights`` (bool), ``atoms``, ``atoms assigned``,
+        ``networks`` (assigned, comma-joined), ``best Dice``, ``chance Dice`` (the mean
+        null Dice of that same pair), ``dR2 mean`` (over networks), ``networks dR2 > 0``
+        (Holm p < alpha, positive mean).
+    """
+    import pandas as pd
+
+    from .models import get_spec
+
+    rows = {}
+    for model, ds in results.items():
+        assigned = [str(a) for a in ds["assignment"].values if str(a) != "none"]
+        flat = int(np.nanargmax(ds["dice"].values))
+        a, n = np.unravel_index(flat, ds["dice"].shape)
+        positive = ds["network"].values[
+            (ds["dr2_p_holm"].values < alpha) & (ds["dr2_mean"].values > 0)
+        ]
+        rows[model] = {
+            "random weights": get_spec(model).kind == "tiny",
+            "atoms": int(ds.sizes["atom"]),
+            "atoms assigned": len(assigned),
+            "networks": ", ".join(sorted(set(assigned))) or "none",
+            "best Dice": float(ds["dice"].values[a, n]),
+            "chance Dice": float(ds["null_mean"].values[a, n]),
+            "dR2 mean": float(ds["dr2_mean"].mean()),
+            "networks dR2 > 0": ", ".join(map(str, positive)) or "none",
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
