@@ -36,6 +36,10 @@ Movies (:class:`~analysis_lib.stimuli.MovieStimulus`)
     sequence (padding excluded, special tokens included, so a TR without text still has a
     defined response), then over the frames of a TR. Each TR is a boxcar event
     ``[t_v, t_v + tr)`` convolved with the HRF and sampled at the volume times.
+Text events (:class:`~analysis_lib.datasets.partly_cloudy.EventStimulus`)
+    The annotated events of a film without dialogue (``kind == "events"``): only the text
+    branch runs (:func:`text_event_features`), each TR's text is the descriptions of the
+    events overlapping it, and each TR is a boxcar as for movies.
 
 Finally each neuron's time course is z-scored over time (``zscore=True``, population
 standard deviation; a constant neuron becomes all zeros and is counted in the attrs).
@@ -690,7 +694,8 @@ def extract(
         Registered name (``python -m analysis_lib models``), local folder or hub id (with
         ``family``), or an already loaded model.
     stimulus : str or stimulus
-        Name (``default-story``, ``alice``, ``default-movie``), path, or a stimulus object.
+        Name (``default-story``, ``alice``, ``default-movie``, ``partly-cloudy``), path, or a
+        stimulus object (story, movie, or text events).
     site : str, optional
         ``ffn_out``, ``ffn_hidden``, ``attn_out`` or ``cross_attn_out``; default the
         family's default site (``ffn_out`` for BERT/Llama, ``attn_out`` otherwise).

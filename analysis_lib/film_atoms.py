@@ -87,6 +87,7 @@ class FilmAtomsParams(StageParams):
     )
     seed: int = param(0, "seed of the decomposition, nulls and searches")
     device: str = param("cpu", "torch device")
+    n_jobs: int = param(1, "subjects of the dR^2 fitted in parallel (processes)", minimum=1)
 
 
 def _network_labels(bold: xr.DataArray) -> np.ndarray:
@@ -107,6 +108,26 @@ def _network_summary(dr2: np.ndarray, labels: np.ndarray, names: np.ndarray, see
     ci = np.array([bootstrap_ci(per_subject[:, j], seed=seed) for j in range(len(names))])
     p = np.array([sign_flip_pvalue(per_subject[:, j], seed=seed) for j in range(len(names))])
     return per_subject, mean, ci, p, holm(p)
+
+
+def _held_out(y, base, x_atoms, nuisance, params: FilmAtomsParams):
+    """Held-out R^2 of the event model and of events + atoms, one subject (time, voxel)."""
+    from .comparison.nested import held_out_r2
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="himalaya")
+        rb, rf = held_out_r2(
+            y,
+            base,
+            {"atoms": x_atoms},
+            nuisance,
+            n_folds=params.n_folds,
+            gap=params.gap,
+            seed=params.seed,
+            scaling="run",  # sparse events: see held_out_r2
+            full=params.full_model,
+        )
+    return rb, rf["atoms"]
 
 
 def film_atoms(
@@ -136,7 +157,6 @@ def film_atoms(
         network), ``dr2_mean``, ``dr2_ci_low``, ``dr2_ci_high``, ``dr2_p``, ``dr2_p_holm``
         (network); attrs ``model``, ``n_texts``, ``n_subjects`` and the stage provenance.
     """
-    from .comparison.nested import held_out_r2
     from .datasets import partly_cloudy as pc
     from .encoding import subject_maps
     from .event_model import event_regressors
@@ -203,24 +223,16 @@ def film_atoms(
     base = event_regressors(stim.events, stim.volume_times).values
     x_atoms = np.asarray(atoms.transpose("time", "atom").values, float)
     nuisance = np.ones((stim.n_volumes, 1))
-    r2_base = np.empty((len(subjects), bold.sizes["voxel"]))
-    r2_full = np.empty_like(r2_base)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module="himalaya")
-        for i, s in enumerate(subjects):
-            y = np.asarray(bold.sel(subject=s).transpose("time", "voxel").values, float)
-            rb, rf = held_out_r2(
-                y,
-                base,
-                {"atoms": x_atoms},
-                nuisance,
-                n_folds=params.n_folds,
-                gap=params.gap,
-                seed=params.seed,
-                scaling="run",  # sparse events: see held_out_r2
-                full=params.full_model,
-            )
-            r2_base[i], r2_full[i] = rb, rf["atoms"]
+    from joblib import Parallel, delayed
+
+    values = np.asarray(bold.transpose("subject", "time", "voxel").values, float)
+    jobs = (
+        delayed(_held_out)(values[i], base, x_atoms, nuisance, params)
+        for i in range(len(subjects))
+    )
+    fits = list(Parallel(n_jobs=params.n_jobs)(jobs))
+    r2_base = np.stack([b for b, _ in fits])
+    r2_full = np.stack([f for _, f in fits])
     dr2 = r2_full - r2_base
     names = corr["network"].values.astype(str)
     per_subject, mean, ci, p, p_holm = _network_summary(dr2, labels, names, params.seed)
@@ -279,7 +291,7 @@ def cached_film_atoms(params: FilmAtomsParams, *, progress: bool = False) -> xr.
     ids = list(params.subjects) if params.subjects else pc.subjects()
     files = [pc.timeseries_file(s) for s in ids]
     payload = {
-        "params": params.as_dict(),
+        "params": {k: v for k, v in params.as_dict().items() if k != "n_jobs"},
         "code": code_digest([__name__]),
         "files": [(f.name, f.stat().st_size) for f in files],
         "events": pc.stimulus().sha256,
@@ -296,20 +308,33 @@ def cached_film_atoms(params: FilmAtomsParams, *, progress: bool = False) -> xr.
 
 #: Pretrained text models of the book's chapter, each with the random-weight model of its
 #: family that is run the same way as the control (Qwen where its weights are prepared).
+#: The tiny models trained on the synthetic movie world (text branch: RoBERTa, CLIP's text
+#: tower) are run next to their untrained twins where they have been trained.
 BOOK_MODELS: tuple[tuple[str, str], ...] = (
     ("minilm", "tiny-bert"),
     ("smollm2", "tiny-llama"),
     ("qwen2.5-0.5b", "tiny-llama"),
     ("qwen2.5-1.5b", "tiny-llama"),
+    ("tiny-roberta-trained", "tiny-roberta"),
+    ("tiny-clip-trained", "tiny-clip"),
 )
 
 
-def book_models() -> list[str]:
-    """Models of the chapter, in order, each once: pretrained ones whose weights are here,
-    then their random-weight controls."""
-    from .models import is_available
+def _present(model: str) -> bool:
+    from .models import get_spec, is_available
 
-    pretrained = [m for m, _ in BOOK_MODELS if not m.startswith("qwen") or is_available(m)]
+    kind = get_spec(model).kind
+    if kind == "trained":
+        from .training import is_trained
+
+        return is_trained(model)
+    return kind != "split-gguf" or is_available(model)
+
+
+def book_models() -> list[str]:
+    """Models of the chapter, in order, each once: the pretrained (or trained) ones whose
+    weights are here, then their random-weight controls."""
+    pretrained = [m for m, _ in BOOK_MODELS if _present(m)]
     controls = [c for m, c in BOOK_MODELS if m in pretrained]
     return list(dict.fromkeys(pretrained + controls))
 

@@ -233,6 +233,11 @@ def test_film_atoms_stage_and_cli(_real, tmp_path, capsys):
     assert np.all(np.abs(ds["r2_events"]) < 2)  # no exploded fold
     assert np.all((ds["p"] > 0) & (ds["p"] <= 1))
     assert ds.attrs["n_texts"] == len(set(pc.stimulus().texts))
+    from dataclasses import replace
+
+    again = film_atoms(replace(params, n_jobs=2))  # processes do not change the result
+    np.testing.assert_array_equal(again["dr2"].values, ds["dr2"].values)
+    np.testing.assert_array_equal(again["p"].values, ds["p"].values)
     out = tmp_path / "fa.nc"
     args = ["film-atoms", "--model", "tiny-bert", "--subjects", *ids, "--n-atoms", "4"]
     args += ["--n-perm", "20", "--group-perm", "20", "--n-folds", "3", "--json", "-o", str(out)]

@@ -421,8 +421,11 @@ for area in roi_table.index:
 #   over networks.
 #
 # Each pretrained model is run next to a random-weight model of its family (tiny-bert
-# for MiniLM, tiny-llama for the Llama-family SmolLM2 and Qwen models); a result that the
-# random model also shows is not about what the pretrained model learned.
+# for MiniLM, tiny-llama for the Llama-family SmolLM2 and Qwen models, the Qwen models
+# where their weights are prepared), and the tiny RoBERTa and the text tower of the tiny
+# CLIP trained on the synthetic movie world (the training chapter) next to their
+# untrained twins, where they have been trained; a result that the random model also
+# shows is not about what the trained model learned.
 
 # %%
 from analysis_lib.film_atoms import FilmAtomsParams, book_models, cached_film_atoms
@@ -431,13 +434,20 @@ from analysis_lib.film_atoms import summary_table as film_summary
 fa_params = FilmAtomsParams()
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*produce no token.*")  # the empty text
-    film = {m: cached_film_atoms(FilmAtomsParams(model=m)) for m in book_models()}
+    # n_jobs only spreads the subjects over processes (the results do not depend on it)
+    film = {m: cached_film_atoms(FilmAtomsParams(model=m, n_jobs=2)) for m in book_models()}
 fa_table = film_summary(film)
 fa_table.round(3)
 
 # %% tags=["remove-input"]
-fig, axes = plt.subplots(1, len(film), figsize=(3.1 * len(film), 3.4), sharey=True)
-for ax, (model, ds) in zip(np.atleast_1d(axes), film.items(), strict=True):
+n_cols = min(4, len(film))
+n_rows = -(-len(film) // n_cols)
+fig, axes = plt.subplots(
+    n_rows, n_cols, figsize=(3.1 * n_cols, 3.6 * n_rows), sharey=True, squeeze=False
+)
+for ax in axes.ravel()[len(film) :]:
+    ax.set_axis_off()
+for ax, (model, ds) in zip(axes.ravel(), film.items(), strict=False):
     excess = (ds["dice"] - ds["null_mean"]).values
     im = ax.imshow(excess, cmap="RdBu_r", vmin=-0.3, vmax=0.3, aspect="auto")
     hit = ds["p_fdr"].values < fa_params.alpha_assign
@@ -445,9 +455,10 @@ for ax, (model, ds) in zip(np.atleast_1d(axes), film.items(), strict=True):
     ax.scatter(xx, yy, marker="o", s=14, facecolors="none", edgecolors="k", lw=0.9)
     ax.set_xticks(range(ds.sizes["network"]), ds["network"].values, rotation=90, fontsize=7)
     ax.set_yticks(range(ds.sizes["atom"]))
-    kind = "random weights" if fa_table.loc[model, "random weights"] else "pretrained"
+    kind = "random weights" if fa_table.loc[model, "random weights"] else "trained"
     ax.set_title(f"{model}\n({kind})", fontsize=9)
-np.atleast_1d(axes)[0].set_ylabel("atom")
+for ax in axes[:, 0]:
+    ax.set_ylabel("atom")
 fig.colorbar(im, ax=axes, shrink=0.8, label="Dice - chance Dice")
 fig.suptitle("Atom maps vs the Shen/Finn networks (circles: BH q < 0.05)", fontsize=10)
 plt.show()
@@ -503,9 +514,9 @@ best_pre = max(fa_table.loc[m, "atoms assigned"] for m in pretrained)
 best_ctrl = max(fa_table.loc[m, "atoms assigned"] for m in controls)
 glue(
     "pc_fa_dice_verdict",
-    "does not separate the pretrained models from the random-weight ones"
+    "does not separate the trained models from the random-weight ones"
     if best_ctrl >= best_pre
-    else "assigns more atoms for the pretrained models than for the random-weight ones",
+    else "assigns more atoms for the trained models than for the random-weight ones",
 )
 glue(
     "pc_fa_chance",
@@ -532,7 +543,7 @@ glue(
 
 # %% [markdown]
 # Atoms assigned to a network (BH q < 0.05, spatial null and network-level test): for
-# the pretrained models {glue:text}`pc_fa_assigned_pre`; for the random-weight models
+# the trained models {glue:text}`pc_fa_assigned_pre`; for the random-weight models
 # {glue:text}`pc_fa_assigned_ctrl`. On these data, Dice correspondence
 # {glue:text}`pc_fa_dice_verdict`. The reason is visible in the maps: any regressor locked
 # to the events picks up the film's shared, stimulus-driven response, which reaches many

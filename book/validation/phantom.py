@@ -156,7 +156,8 @@ if n_pred and all(v == 0 for v in n_pred.values()):
         "spatial-null p cannot go below 1/(B + 1) and the pair's p is the larger of the "
         "spatial and the network-level p, so only many pairs at the floor together can pass; "
         "the null false-positive rate, far below 0.05, measures how conservative this "
-        "intersection-union test is. The phantom was not tuned to change this."
+        "intersection-union test is. The phantom was not tuned to change this; the next "
+        "section shows which of the two tests stops it."
     )
 else:
     finding = (
@@ -202,6 +203,87 @@ heldout_1000
 # the controls, a null-FPR interval within [0.02, 0.07]): {glue:text}`vc_verdict`.
 #
 # **Findings.** {glue:text}`vc_finding`
+#
+# ### Which test fails: three p values on the tuning seeds
+#
+# The pair's $p$ is the larger of two tests. To see which one stops the pipeline, one
+# correspondence run per tuning seed (never a held-out seed) is scored three ways, with the
+# pair's $p$ taken as the combined test (what the book uses), the spatial null alone, or the
+# network-level group test alone, each BH-corrected at 0.05
+# (`benchmarks/validate_rules.py`; recorded run: {glue:text}`vr_command`, {glue:text}`vr_date`).
+# The *oracle* atoms are the phantom's own four content features: what a perfect model
+# would give. Mean over seeds and 95 % t interval:
+
+# %% tags=["remove-cell"]
+rules_path = RESULTS / "validate_rules.json"
+rules = json.loads(rules_path.read_text()) if rules_path.is_file() else None
+if rules is not None:
+    glue("vr_command", rules["command"])
+    glue("vr_date", rules["date"])
+    rows = []
+    for key, summ in rules["summary"].items():
+        atoms_name, rule = key.split(".")
+        row = {"atoms": atoms_name, "test": rule, "seeds": summ["f1"]["n"]}
+        for k in ("precision", "recall", "f1", "null_fpr"):
+            v = summ[k]
+            row[k] = f"{v['mean']:.2f} [{v['low']:.2f}, {v['high']:.2f}]"
+        rows.append(row)
+    rules_table = pd.DataFrame(rows).set_index(["atoms", "test"])
+
+    def _m(atoms_name: str, rule: str, k: str) -> float:
+        return rules["summary"][f"{atoms_name}.{rule}"][k]["mean"]
+
+    def _fp(atoms_name: str, rule: str) -> float:
+        sel = [r for r in rules["per_seed"] if r["atoms"] == atoms_name and r["rule"] == rule]
+        return float(np.mean([r["fp"] for r in sel]))
+
+    glue("vr_oracle_iut_recall", f"{_m('oracle', 'iut', 'recall'):.2f}")
+    glue("vr_oracle_spatial_recall", f"{_m('oracle', 'spatial', 'recall'):.2f}")
+    glue("vr_oracle_network_f1", f"{_m('oracle', 'network', 'f1'):.2f}")
+    glue("vr_oracle_network_recall", f"{_m('oracle', 'network', 'recall'):.2f}")
+    glue("vr_oracle_network_precision", f"{_m('oracle', 'network', 'precision'):.2f}")
+    glue("vr_network_null", f"{_m('oracle', 'network', 'null_fpr'):.3f}")
+    glue("vr_random_network_fp", f"{_fp('tiny-bert', 'network'):.0f}")
+    glue("vr_timing_network_fp", f"{_fp('timing', 'network'):.0f}")
+    glue("vr_smollm2_network_f1", f"{_m('smollm2', 'network', 'f1'):.2f}")
+else:
+    rules_table = pd.DataFrame({"status": ["not run (no benchmarks/results/validate_rules.json)"]})
+    for key in (
+        "vr_command",
+        "vr_date",
+        "vr_oracle_iut_recall",
+        "vr_oracle_spatial_recall",
+        "vr_oracle_network_f1",
+        "vr_oracle_network_recall",
+        "vr_oracle_network_precision",
+        "vr_network_null",
+        "vr_random_network_fp",
+        "vr_timing_network_fp",
+        "vr_smollm2_network_f1",
+    ):
+        glue(key, "not run")
+
+# %% tags=["remove-input"]
+rules_table
+
+# %% [markdown]
+# Even the oracle atoms are almost never matched by the combined test (recall
+# {glue:text}`vr_oracle_iut_recall`), and the spatial null alone fails the same way (recall
+# {glue:text}`vr_oracle_spatial_recall`): each feature is planted in Yeo-17 networks that
+# straddle several Cole-Anticevic networks, so its thresholded map overlaps each of them
+# only in part, and spun maps of the same size reach such a Dice often. The network-level
+# test alone finds the planted pairs (oracle F1 {glue:text}`vr_oracle_network_f1`, recall
+# {glue:text}`vr_oracle_network_recall`, precision {glue:text}`vr_oracle_network_precision`;
+# null false-positive rate {glue:text}`vr_network_null` against the nominal 0.05), but it
+# also declares weak, real associations:
+# the random-weight model's atoms give {glue:text}`vr_random_network_fp` and the timing
+# atoms {glue:text}`vr_timing_network_fp` significant pairs per seed that the truth rule
+# ($|r| \ge 0.3$) does not count, and SmolLM2 reaches F1 {glue:text}`vr_smollm2_network_f1`.
+# So neither test, as it stands, both finds the planted content and rejects the controls:
+# the combined test is safe and blind, the network test sees everything that correlates at
+# all. A calibrated assignment rule (an effect-size bound chosen on these tuning seeds, then
+# frozen and scored on the held-out seeds) is the open step of this validation; the book's
+# chapters keep the combined test and label every simulated result accordingly.
 #
 # ## The former check on `phantom-simple`
 #
