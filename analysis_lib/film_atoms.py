@@ -43,6 +43,9 @@ import xarray as xr
 from .pipeline.params import StageParams, param, stage_provenance
 
 DATASETS = ("partly-cloudy",)
+#: Ridge penalties searched by the held-out dR^2 (inner folds): every other value of the
+#: Alice comparison's grid (``comparison.nested``), enough for a dozen regressors.
+ALPHAS = np.logspace(-2, 6, 9)
 #: Dims of the per-network summaries.
 NET = "network"
 
@@ -124,6 +127,7 @@ def _held_out(y, base, x_atoms, nuisance, params: FilmAtomsParams):
             n_folds=params.n_folds,
             gap=params.gap,
             seed=params.seed,
+            alphas=ALPHAS,
             scaling="run",  # sparse events: see held_out_r2
             full=params.full_model,
         )

@@ -443,7 +443,12 @@ fa_table.round(3)
 n_cols = min(4, len(film))
 n_rows = -(-len(film) // n_cols)
 fig, axes = plt.subplots(
-    n_rows, n_cols, figsize=(3.1 * n_cols, 3.6 * n_rows), sharey=True, squeeze=False
+    n_rows,
+    n_cols,
+    figsize=(3.1 * n_cols, 4.4 * n_rows),
+    sharey=True,
+    squeeze=False,
+    layout="constrained",
 )
 for ax in axes.ravel()[len(film) :]:
     ax.set_axis_off()
