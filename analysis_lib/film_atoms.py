@@ -40,12 +40,16 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from .pipeline._networks import NetworksParams
 from .pipeline.params import StageParams, param, stage_provenance
 
 DATASETS = ("partly-cloudy",)
 #: Ridge penalties searched by the held-out dR^2 (inner folds): every other value of the
 #: Alice comparison's grid (``comparison.nested``), enough for a dozen regressors.
 ALPHAS = np.logspace(-2, 6, 9)
+#: The networks stage's defaults: the parcel threshold, the p values it applies to and the
+#: assignment level are the same here (one definition of the significant set).
+_NETWORKS = NetworksParams.defaults()
 #: Dims of the per-network summaries.
 NET = "network"
 
@@ -61,7 +65,7 @@ class FilmAtomsParams(StageParams):
     n_atoms: int = param(8, "number of atoms K", minimum=1)
     alpha: float = param(0.1, "L1 penalty of the decomposition", minimum=0)
     threshold: float = param(
-        0.01,
+        _NETWORKS["threshold"],
         "parcel p threshold of the group maps (the networks stage's)",
         minimum=0,
         maximum=1,
@@ -74,8 +78,8 @@ class FilmAtomsParams(StageParams):
     n_perm: int = param(2000, "spatial-null surrogates per atom map", minimum=0)
     group_perm: int = param(1000, "sign-flip permutations of the group stage", minimum=1)
     alpha_assign: float = param(
-        0.05,
-        "BH level for assigning an atom to a network",
+        _NETWORKS["alpha_assign"],
+        "BH level for assigning an atom to a network (the networks stage's)",
         minimum=0,
         maximum=1,
         exclusive_minimum=True,
@@ -207,7 +211,7 @@ def film_atoms(
     grp = group(
         GroupParams(n_perm=params.group_perm, seed=params.seed, device=params.device), results
     )
-    tstat, pvalue = maps_from_group(grp, "uncorrected")
+    tstat, pvalue = maps_from_group(grp, _NETWORKS["correction"])
     labels = _network_labels(bold)
     xyz = np.column_stack([bold[c].values for c in ("x", "y", "z")]).astype(float)
     corr = parcel_correspondence(

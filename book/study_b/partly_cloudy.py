@@ -561,6 +561,6 @@ glue(
 # after Holm correction: {glue:text}`pc_fa_dr2_positive`). The mean $\Delta R^2$ over
 # networks is {glue:text}`pc_fa_dr2_range` ({glue:text}`pc_fa_dr2_sign`). Both results
 # are about this stimulus as much as about the models: {glue:text}`pc_n_events` one-line
-# descriptions are a thin text, and what they say is mostly what the four event types
-# already code. Re-run the stage with other models (`--model`, any registered text model)
+# descriptions are a thin text, written to mark the four event types that the base
+# model already holds. Re-run the stage with other models (`--model`, any registered text model)
 # to ask more of it.
