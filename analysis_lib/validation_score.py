@@ -13,8 +13,10 @@ Truth rule (fixed in code, applied before any pipeline output is seen)
    is another atlas than the matched one).
 3. **Truth pairs** are ``{(k, n) : exists f, k carries f and n carries f}``.
 
-Predicted pairs are the pipeline's *significant set*: ``(k, n)`` with the correspondence's
-``p_fdr < alpha_assign`` (the same set each atom's single assignment is drawn from).
+Predicted pairs are the pipeline's *significant set*: the correspondence's ``significant``
+(atom, network) variable, i.e. ``p_fdr < alpha_assign`` and, with ``rule="network"``, the
+effect-size bound ``|network_r| >= min_r`` (the same set each atom's single assignment is
+drawn from).
 Precision, recall and F1 count every predicted and every truth pair (a predicted pair
 outside the truth is a false positive; a truth pair not predicted is a miss), with
 ``zero_division = 0`` (scikit-learn's convention: no prediction gives precision 0).
@@ -100,7 +102,10 @@ def truth_pairs(carried: xr.DataArray, feature_network: xr.DataArray) -> xr.Data
 
 
 def predicted_pairs(corr: xr.Dataset, alpha_assign: float | None = None) -> xr.DataArray:
-    """The significant set of a correspondence: ``p_fdr < alpha_assign`` (atom, network).
+    """The significant set of a correspondence (atom, network).
+
+    Its ``significant`` variable when present (the rule of the correspondence, e.g. with an
+    effect-size bound), else ``p_fdr < alpha_assign``.
 
     Parameters
     ----------
@@ -114,6 +119,14 @@ def predicted_pairs(corr: xr.Dataset, alpha_assign: float | None = None) -> xr.D
     xarray.DataArray of bool (atom, network)
         The significant pairs.
     """
+    if alpha_assign is None and "significant" in corr:
+        sig = corr["significant"].transpose("atom", "network")
+        return xr.DataArray(
+            np.asarray(sig.values, bool),
+            dims=("atom", "network"),
+            coords={"atom": sig["atom"].values, "network": sig["network"].values},
+            name="predicted",
+        )
     alpha = float(corr.attrs.get("alpha_assign", 0.05) if alpha_assign is None else alpha_assign)
     q = corr["p_fdr"].transpose("atom", "network")
     return xr.DataArray(
@@ -210,3 +223,40 @@ def mean_interval(values, confidence: float = 0.95) -> dict:
         return {"mean": m, "low": m, "high": m, "n": int(n)}
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
     return {"mean": m, "low": m - half, "high": m + half, "n": int(n)}
+
+
+def false_pair_cover(
+    predicted: xr.DataArray,
+    truth: xr.DataArray,
+    carried: xr.DataArray,
+    cover: xr.DataArray,
+) -> list[float]:
+    """For each false-positive pair, how much of its network the atom's features cover.
+
+    For a predicted pair ``(k, n)`` outside the truth, the largest share of network ``n``'s
+    grayordinates planted with a feature that atom ``k`` carries (0 when the atom carries
+    none). A false pair with a share between 0 and the truth rule's cut is an atom that
+    carries a planted feature, declared in a network that holds that feature's signal in
+    fewer grayordinates than the rule counts; a share of 0 is an error of another kind.
+
+    Parameters
+    ----------
+    predicted, truth : DataArray of bool (atom, network)
+    carried : DataArray of bool (atom, feature)
+        From :func:`carried_features`.
+    cover : DataArray (feature, network)
+        Share of each network planted with each feature (the phantom's ``cover``).
+
+    Returns
+    -------
+    list of float, one per false-positive pair (atom-major order)
+    """
+    pred = predicted.transpose("atom", "network")
+    fp = pred.values & ~truth.transpose("atom", "network").values
+    car = carried.transpose("atom", "feature").values
+    cov = cover.transpose("feature", "network").sel(network=pred["network"].values).values
+    out = []
+    for a, n in zip(*np.nonzero(fp), strict=True):
+        shares = cov[car[a], n]
+        out.append(float(shares.max()) if shares.size else 0.0)
+    return out

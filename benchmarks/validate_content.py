@@ -8,6 +8,18 @@ driven grayordinates beside the real Alice ROIs' and the content features' R^2 o
 timing regressors.
 
     python benchmarks/validate_content.py --stride 48 --n-perm-networks 1000 --seeds 20-39
+
+With ``--rule network`` or ``--rule network-shift`` a rule of
+``analysis_lib.validation.TUNED_RULES`` (effect bounds chosen on the tuning seeds by
+``benchmarks/validate_tune.py``) forms the significant set; neither uses the spatial null,
+so ``--n-perm-networks 0`` gives the same significant set faster::
+
+    python benchmarks/validate_content.py --stride 48 --n-perm-networks 0 --rule network \\
+        --seeds 20-39 --configs smollm2,tiny-bert,timing,shifted \\
+        --out benchmarks/results/validate_content_network.json
+    python benchmarks/validate_content.py --stride 48 --n-perm-networks 0 \\
+        --rule network-shift --seeds 20-39 --configs smollm2,tiny-bert,timing,shifted \\
+        --out benchmarks/results/validate_content_shift.json
 """
 
 from __future__ import annotations
@@ -24,7 +36,12 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "results" / "validate_content.json"
-CONFIGS = (("smollm2", "model"), ("tiny-bert", "model"), (None, "timing"))
+CONFIGS = (
+    ("smollm2", "model"),
+    ("tiny-bert", "model"),
+    (None, "timing"),
+    ("smollm2", "shifted"),
+)
 
 
 def isc_record(stride: int) -> dict:
@@ -77,10 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--configs",
         default="smollm2,tiny-bert,timing",
-        help="comma list of smollm2, tiny-bert, timing",
+        help="comma list of smollm2, tiny-bert, timing, shifted (smollm2 atoms shifted)",
+    )
+    ap.add_argument(
+        "--rule",
+        choices=("spatial+network", "network", "network-shift"),
+        default="spatial+network",
+        help="the book's significant set or a tuned rule (validation.TUNED_RULES)",
     )
     args = ap.parse_args(argv)
     settings = {"n_perm_networks": args.n_perm_networks}
+    if args.rule != "spatial+network":
+        settings |= validation.TUNED_RULES[args.rule]
     opts = {"stride": args.stride}
     truth = datasets.ground_truth("phantom-content", **opts)
     record = {
@@ -107,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     atoms = {}
     wanted = args.configs.split(",")
     for model, kind in CONFIGS:
-        name = kind if model is None else model
+        name = {"timing": "timing", "shifted": "shifted"}.get(kind, model)
         if name not in wanted:
             continue
         t0 = time.perf_counter()
@@ -118,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             atoms[name], _ = validation.model_atoms(
                 model, s["stimulus"], s["n_atoms"], s["alpha"], s["decomposition_seed"], False
             )
+            if kind == "shifted":
+                atoms[name] = validation.shifted_atoms(atoms[name])
         record["runs"][name] = {
             "atoms": kind,
             "model": model,

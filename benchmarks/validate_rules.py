@@ -30,24 +30,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _records import machine, seed_list, write_record
 from scipy.stats import false_discovery_control
 
 OUT = Path(__file__).parent / "results" / "validate_rules.json"
 SETS = ("oracle", "timing", "tiny-bert", "smollm2")
 RULES = ("iut", "spatial", "network")
-
-
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(x) for x in text.split(",")]
 
 
 def _atoms(name: str, truth):
@@ -82,7 +74,7 @@ def _score(pred: np.ndarray, truth: np.ndarray) -> dict:
 
 
 def main() -> None:
-    from analysis_lib import __version__, datasets
+    from analysis_lib import datasets
     from analysis_lib import validation_score as vs
     from analysis_lib.networks import load_atlas
     from analysis_lib.pipeline import NetworksParams, networks
@@ -94,7 +86,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--n-perm-networks", type=int, default=2000)
     args = ap.parse_args()
-    seeds, sets = _seeds(args.seeds), args.sets.split(",")
+    seeds, sets = seed_list(args.seeds), args.sets.split(",")
     truth0 = datasets.ground_truth("phantom-content", seed=0, stride=args.stride)
     atoms = {name: _atoms(name, truth0) for name in sets}
     record = {
@@ -104,12 +96,7 @@ def main() -> None:
         "simulated": True,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "settings": {**STUDY_A, "n_perm_networks": args.n_perm_networks, "stride": args.stride},
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "threads": os.environ.get("OMP_NUM_THREADS"),
-            "analysis_lib": __version__,
-        },
+        "machine": machine(),
         "per_seed": [],
     }
     t0 = time.perf_counter()
@@ -164,10 +151,7 @@ def main() -> None:
                 }
         record["summary"] = summary
         record["seconds"] = round(time.perf_counter() - t0, 1)
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        tmp = OUT.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(tmp, OUT)  # rewritten after every seed: a run cut short keeps what finished
+        write_record(OUT, record)  # after every seed: a run cut short keeps what finished
 
 
 if __name__ == "__main__":

@@ -325,10 +325,12 @@ def test_smollm2_short_story(smollm2, short_story):
 
 
 def test_cached_extract_reuses_the_file(monkeypatch, _data_home):
+    cache = _data_home / "cache" / "extraction"
+    before = set(cache.glob("*.nc"))  # the session's data home is shared by other tests
     first = extraction.cached_extract(
         "tiny-bert", "default-story", stimulus_kwargs={"n_volumes": 16}, progress=False
     )
-    files = list((_data_home / "cache" / "extraction").glob("*.nc"))
+    files = set(cache.glob("*.nc")) - before
     assert len(files) == 1
 
     def boom(*args, **kwargs):

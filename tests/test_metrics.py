@@ -68,6 +68,32 @@ def test_within_network_consistency_known_answer(rng):
     assert list(res["n_atoms"].values) == [2, 2, 1]
 
 
+def test_consistency_baseline_shuffles_labels(rng):
+    """Observed = the summary's consistency; grouped copies of two courses beat the
+    shuffle (small p), independent atoms do not (p not small, null centred near 0)."""
+    t, u = rng.standard_normal(300), rng.standard_normal(300)
+    x = np.column_stack(
+        [t + 0.3 * rng.standard_normal(300) for _ in range(6)]
+        + [u + 0.3 * rng.standard_normal(300) for _ in range(6)]
+    )
+    names = ["A"] * 6 + ["B"] * 6  # 924 labelings, 2 of them perfect: p about 1/462
+    res = metrics.consistency_baseline(_atoms(x), _assignment(names), n_perm=500, seed=1)
+    cons = metrics.within_network_consistency(
+        _atoms(x),
+        xr.DataArray(x.T, dims=("atom", "voxel"), coords={"atom": np.arange(12)}),
+        _assignment(names),
+    )
+    assert float(res["observed"]) == pytest.approx(float(np.nanmean(cons["temporal"])))
+    assert float(res["p"]) < 0.01 and float(res["null_mean"]) < float(res["observed"])
+    assert float(res["null_low"]) <= float(res["null_mean"]) <= float(res["null_high"])
+    noise = metrics.consistency_baseline(
+        _atoms(rng.standard_normal((300, 12))), _assignment(names), n_perm=500, seed=1
+    )
+    assert float(noise["p"]) > 0.01 and abs(float(noise["null_mean"])) < 0.05
+    none = metrics.consistency_baseline(_atoms(x), _assignment(["A", "B"] + ["none"] * 10))
+    assert np.isnan(float(none["observed"])) and np.isnan(float(none["p"]))
+
+
 def test_effective_number_known_answers(rng):
     k = 6
     # orthogonal (uncorrelated) columns: exactly K

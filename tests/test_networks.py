@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from scipy.ndimage import gaussian_filter
+from scipy.stats import false_discovery_control
 
 from analysis_lib import networks
 from analysis_lib.io import read_netcdf, write_netcdf
@@ -439,6 +440,17 @@ def _network_noise_group(lab, n_sub=8, n_atom=24, effect=0.0, seed=5):
     return t, p, x
 
 
+def _toy_group(t, p, x, g):
+    """Group Dataset and subject maps (as the group stage and subject_maps give them)."""
+    coords = {"atom": np.arange(t.shape[0]), "grayordinate": ("voxel", g)}
+    group = xr.Dataset(
+        {"tstat": (("atom", "voxel"), t), "pvalue_param": (("atom", "voxel"), p)},
+        coords=coords,
+        attrs={"space": "fsLR32k"},
+    )
+    return group, xr.DataArray(x, dims=("subject", "atom", "voxel"), coords=coords)
+
+
 def test_network_level_test_controls_network_shaped_noise(gray):
     """Intrinsic network-shaped noise: the spatial null alone over-rejects; the combined
     test (spatial and network-level group test, the larger p) holds the nominal rate."""
@@ -447,13 +459,7 @@ def test_network_level_test_controls_network_shaped_noise(gray):
     g, atlas = gray
     lab = atlas["label"].values
     t, p, x = _network_noise_group(lab)
-    coords = {"atom": np.arange(t.shape[0]), "grayordinate": ("voxel", g)}
-    group = xr.Dataset(
-        {"tstat": (("atom", "voxel"), t), "pvalue_param": (("atom", "voxel"), p)},
-        coords=coords,
-        attrs={"space": "fsLR32k"},
-    )
-    subj = xr.DataArray(x, dims=("subject", "atom", "voxel"), coords=coords)
+    group, subj = _toy_group(t, p, x, g)
     kw = dict(correction="uncorrected", threshold=0.01, n_perm=100, seed=1, progress=False)
     spatial = correspondence(group, atlas, **kw)
     both = correspondence(group, atlas, subject_maps=subj, **kw)
@@ -461,7 +467,8 @@ def test_network_level_test_controls_network_shaped_noise(gray):
     rate_both = float((both["p"].values < 0.05).mean())
     assert rate_spatial > 0.10, rate_spatial  # the failure the network test is for
     assert rate_both <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / both["p"].size), rate_both
-    assert both.attrs["params"].count("spatial+network") == 1
+    assert '"tests": "spatial+network"' in both.attrs["params"]
+    assert '"tests": "spatial"' in spatial.attrs["params"]
     np.testing.assert_array_equal(both["p_spatial"].values, spatial["p"].values)
     np.testing.assert_array_equal(
         both["p"].values, np.fmax(both["p_spatial"].values, both["p_network"].values)
@@ -524,3 +531,64 @@ def test_networks_cli_subjects_option(tmp_path, gray):
     )
     np.testing.assert_allclose(back["p_network"].values, direct["p_network"].values)
     np.testing.assert_allclose(back["p"].values, direct["p"].values)
+
+
+def test_partial_r_matches_residualised_correlation():
+    """t / sqrt(t^2 + dof) is the partial correlation (reference: the correlation of the
+    residuals of both variables on the other regressors)."""
+    from analysis_lib.networks.correspondence import partial_r
+
+    rng = np.random.default_rng(3)
+    n = 200
+    z = np.column_stack([np.ones(n), rng.standard_normal((n, 2))])
+    x = rng.standard_normal(n) + z[:, 1]
+    y = 0.4 * x + z @ np.array([1.0, 0.5, -0.3]) + rng.standard_normal(n)
+    design = np.column_stack([x, z])
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ beta
+    dof = n - design.shape[1]
+    cov = np.linalg.inv(design.T @ design) * (resid @ resid / dof)
+    t = beta[0] / np.sqrt(cov[0, 0])
+
+    def res(v):
+        return v - z @ np.linalg.lstsq(z, v, rcond=None)[0]
+
+    ref = np.corrcoef(res(x), res(y))[0, 1]
+    assert partial_r(t, dof) == pytest.approx(ref, rel=1e-10)
+    with pytest.raises(ValueError, match="dof must be positive"):
+        partial_r(t, 0)
+
+
+def test_network_rule_effect_bound(gray):
+    """rule='network': the significant set is BH(p_network) < alpha and |network_r| >=
+    min_r; a planted network effect is found, an impossible bound removes every pair, and
+    the rule refuses to run without the inputs it needs."""
+    g, atlas = gray
+    lab = atlas["label"].values
+    t, p, x = _network_noise_group(lab, effect=8.0)
+    group, subj = _toy_group(t, p, x, g)
+    r = subj.copy(data=np.tanh(x / 10))
+    kw = dict(correction="uncorrected", threshold=0.01, n_perm=0, seed=1, progress=False)
+    res = correspondence(group, atlas, subject_maps=subj, subject_r=r, rule="network", **kw)
+    np.testing.assert_array_equal(res["p"].values, res["p_network"].values)
+    q = false_discovery_control(res["p_network"].values.ravel(), method="bh")
+    np.testing.assert_array_equal(res["significant"].values.ravel(), q < 0.05)
+    assert bool(res["significant"].sel(atom=0, network="Default"))
+    assert res["assignment"].values[0] == "Default"
+    # known answer of the effect: subject mean of the network mean
+    ids = list(res["network"].values).index("Default")
+    member = lab == res["network_id"].values[ids]
+    assert res["network_r"].sel(atom=0, network="Default") == pytest.approx(
+        np.tanh(x[:, 0] / 10)[:, member].mean()
+    )
+    strict = correspondence(
+        group, atlas, subject_maps=subj, subject_r=r, rule="network", min_r=0.99, **kw
+    )
+    assert not strict["significant"].values.any()
+    assert set(strict["assignment"].values) == {"none"}
+    with pytest.raises(ValueError, match="needs subject_maps"):
+        correspondence(group, atlas, rule="network", **kw)
+    with pytest.raises(ValueError, match="needs subject_r"):
+        correspondence(group, atlas, subject_maps=subj, rule="network", min_r=0.1, **kw)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        correspondence(group, atlas, subject_maps=subj, rule="dice", **kw)

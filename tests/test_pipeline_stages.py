@@ -186,6 +186,9 @@ def test_validated_defaults_and_validate_agree():
         "validate: no option for null",
         "validate: no option for subcortex",
         "validate: no option for alpha_assign",
+        "validate: no option for min_r",
+        "validate: no option for n_shift",
+        "validate: no option for shift_fit",
     ]
 
 
@@ -371,6 +374,22 @@ def test_group_refuses_what_should_not_be_combined(rng, encodings, tmp_path):
         pipeline.group(GroupParams(n_perm=20), [*files, g])
 
 
+def _gray_inputs(rng, *, n_sub=3, atoms_seed=0):
+    """The atoms and subject BOLD of :func:`_gray_group` (same draws)."""
+    g = np.arange(0, 59412, 97)
+    atoms = _atoms(np.random.default_rng(atoms_seed), n_atoms=2)
+    bolds = [
+        xr.DataArray(
+            rng.standard_normal((80, g.size)),
+            dims=("time", "voxel"),
+            coords={"time": atoms["time"].values, "grayordinate": ("voxel", g)},
+            attrs={"space": "fsLR32k", "tr": TR, "subject": f"sub-{s}", "dataset": "toy"},
+        )
+        for s in range(n_sub)
+    ]
+    return atoms, bolds
+
+
 def _gray_group(tmp_path, rng, *, n_sub=3, atoms_seed=0):
     """Subject encodings and their group on a few grayordinates of the yeo7 atlas."""
     g = np.arange(0, 59412, 97)
@@ -414,6 +433,37 @@ def test_networks_checks_group_and_subjects(rng, tmp_path):
     assert not out.exists()
     with pytest.raises(ValueError, match="single-subject encoding"):
         pipeline.networks(params, files[0])
+    # the calibrated rule: network-level test and effect bound, from the subject encodings
+    net = NetworksParams(atlas="yeo7", n_perm=0, rule="network", min_r=0.03)
+    res = pipeline.networks(net, group, files)
+    r = res["network_r"].values
+    assert np.isfinite(r).any() and np.nanmax(np.abs(r)) <= 1
+    np.testing.assert_array_equal(
+        res["significant"].values, (res["p_fdr"].values < 0.05) & (np.abs(r) >= 0.03)
+    )
+    with pytest.raises(ValueError, match="needs the subject encodings"):
+        pipeline.networks(net, group)
+    with pytest.raises(ValueError, match="no 'dof' attr"):
+        no_dof = []
+        for f in files:
+            ds = read_netcdf(f)
+            del ds.attrs["dof"]
+            no_dof.append(ds)
+        pipeline.networks(net, group, no_dof)
+    # the temporal rule needs the atoms and BOLD, on the maps' voxels
+    shift = NetworksParams(atlas="yeo7", n_perm=0, rule="network-shift", n_shift=20)
+    with pytest.raises(ValueError, match="needs the atoms and the subjects' BOLD"):
+        pipeline.networks(shift, group, files)
+    atoms, bolds = _gray_inputs(rng)
+    with pytest.raises(ValueError, match="bold holds 2 subjects"):
+        pipeline.networks(shift, group, files, atoms=atoms, bold=bolds[:2])
+    res = pipeline.networks(shift, group, files, atoms=atoms, bold=bolds)
+    assert {"network_b", "p_temporal"} <= set(res.data_vars)
+    np.testing.assert_array_equal(res["p"].values, res["p_temporal"].values)
+    assert res.attrs["stage"] == "networks"
+    moved = [b.assign_coords(grayordinate=("voxel", b["grayordinate"].values + 1)) for b in bolds]
+    with pytest.raises(ValueError, match="not on the maps' voxels"):
+        pipeline.networks(shift, group, files, atoms=atoms, bold=moved)
     for bad in (2.0, -0.1, 0.0, 1.0):
         with pytest.raises(ValueError, match="threshold must be"):
             NetworksParams(threshold=bad)

@@ -111,10 +111,12 @@ def test_shifted_atoms_roll_by_half():
     np.testing.assert_array_equal(validation.shifted_atoms(a).values[:, 0], np.roll(a[:, 0], 5))
 
 
-def test_cli_prints_one_json_object(capsys, monkeypatch):
+def _fake_cli(monkeypatch):
+    """The validate CLI with validate_content replaced by a recorder: (parser, seen)."""
+    import argparse
+
     from analysis_lib.cli import validate as cli
 
-    assert cli._seeds("20-22,5") == (20, 21, 22, 5)
     seen = {}
 
     def fake(**kw):
@@ -126,10 +128,16 @@ def test_cli_prints_one_json_object(capsys, monkeypatch):
         }
 
     monkeypatch.setattr(validation, "validate_content", fake)
-    import argparse
-
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
+    return parser, seen
+
+
+def test_cli_prints_one_json_object(capsys, monkeypatch):
+    from analysis_lib.cli import validate as cli
+
+    assert cli._seeds("20-22,5") == (20, 21, 22, 5)
+    parser, seen = _fake_cli(monkeypatch)
     args = parser.parse_args(["--model", "tiny-bert", "--seeds", "20-21", "--json"])
     assert cli.run(args) == 0
     out = json.loads(capsys.readouterr().out)
@@ -142,3 +150,71 @@ def test_cli_prints_one_json_object(capsys, monkeypatch):
 def test_truth_rule_is_applied(truth):
     c = vs.carried_features(_feature_atoms(truth), truth["features"])
     assert np.all(np.diag(c.values))
+
+
+def test_tuned_rules_are_the_tuning_record_choices():
+    """The frozen rules are what the tuning record chose on seeds 0-4 (never the held-out
+    ones), by the criterion it states: the calibrated rule is its overall choice, the
+    network rule the best bound of that family."""
+    rec = json.loads(Path("benchmarks/results/validate_tune.json").read_text())
+    assert set(rec["seeds_done"]) <= set(validation.TUNING_SEEDS)
+    crit = dict(rec["criterion_values"])
+
+    def best(family):
+        vals = {b: crit[f"{family}@{b}"] for b in rec["grid"]}
+        return max(vals, key=lambda b: (round(vals[b], 12), b))
+
+    chosen = rec["chosen"]
+    fam, _, fit = chosen["family"].partition("/")
+    cal = validation.CALIBRATED_RULE
+    assert (cal["rule"], cal.get("shift_fit", ""), cal["min_r"]) == (fam, fit, chosen["min_r"])
+    overall = max(
+        ((f, best(f)) for f in rec["families"]),
+        key=lambda fb: (round(crit[f"{fb[0]}@{fb[1]}"], 12), fb[1]),
+    )
+    assert overall == (chosen["family"], chosen["min_r"])
+    assert validation.TUNED_RULES["network"]["min_r"] == best("network")
+    assert validation.MIN_R == cal["min_r"]
+
+
+def test_network_rule_on_the_phantom(truth, monkeypatch):
+    """With either tuned rule the phantom's own features are recovered (F1 well above
+    the timing atoms'), and the null rate is that rule's test; ``validate --rule`` passes
+    the calibrated rule to the validation."""
+    t = datasets.ground_truth("phantom-content", **MEDIUM)
+    for rule in ("network", "network-shift"):
+        s = {**FAST, "n_perm_networks": 0, **validation.TUNED_RULES[rule]}
+        good = validation.content_seed(_feature_atoms(t), 1, settings=s, **MEDIUM)
+        bad = validation.content_seed(validation.timing_atoms(t), 1, settings=s, **MEDIUM)
+        assert good["recall"] >= 0.5 and good["f1"] >= 0.4, (rule, good)
+        assert bad["tp"] == 0 and good["f1"] > bad["f1"] + 0.3
+        assert 0 <= bad["null_fpr"] <= 0.2
+    from analysis_lib.cli import validate as cli
+
+    parser, seen = _fake_cli(monkeypatch)
+    cli.run(parser.parse_args(["--model", "tiny-bert", "--rule", "network-shift", "--json"]))
+    assert seen["settings"] == validation.CALIBRATED_RULE
+
+
+def test_false_pair_cover_known_answer():
+    """A false pair's share is the largest cover of the atom's carried features in that
+    network; an atom that carries nothing gives 0; true pairs are not listed."""
+    nets = ["A", "B", "C"]
+    coords = {"atom": [0, 1], "network": nets}
+    predicted = xr.DataArray(
+        [[True, True, False], [False, True, True]], dims=("atom", "network"), coords=coords
+    )
+    truth = xr.DataArray(
+        [[True, False, False], [False, False, False]], dims=("atom", "network"), coords=coords
+    )
+    carried = xr.DataArray(
+        [[True, False], [False, False]],
+        dims=("atom", "feature"),
+        coords={"atom": [0, 1], "feature": ["f", "g"]},
+    )
+    cover = xr.DataArray(
+        [[0.5, 0.2, 0.0], [0.1, 0.9, 0.3]],
+        dims=("feature", "network"),
+        coords={"feature": ["f", "g"], "network": nets},
+    )
+    assert vs.false_pair_cover(predicted, truth, carried, cover) == [0.2, 0.0, 0.0]

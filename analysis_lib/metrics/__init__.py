@@ -14,6 +14,7 @@ from .modality import modality_selectivity, modality_summary
 from .organization import (
     atoms_per_network,
     balance_index,
+    consistency_baseline,
     diversity,
     effective_number,
     layer_distribution,
@@ -40,6 +41,7 @@ __all__ = [
     "balance_index",
     "compare_models",
     "comparison_table",
+    "consistency_baseline",
     "diversity",
     "effective_number",
     "jaccard_matrix",

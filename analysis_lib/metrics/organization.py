@@ -132,6 +132,70 @@ def within_network_consistency(
     )
 
 
+def consistency_baseline(
+    atoms: xr.DataArray,
+    assignment: xr.DataArray | xr.Dataset,
+    *,
+    n_perm: int = 1000,
+    seed: int = 0,
+) -> xr.Dataset:
+    """What chance gives for the consistency: atom-network labels shuffled.
+
+    The labels of the atoms (their assigned networks, ``"none"`` included) are permuted
+    across atoms, which keeps the number of atoms per network, and the model's consistency
+    (mean over networks with at least two atoms of the temporal consistency, as in
+    :func:`study_a_summary`) is recomputed. Atoms per network, coverage and diversity are
+    invariant under this permutation, so for them chance is the random-weight twin, not
+    the shuffle.
+
+    Parameters
+    ----------
+    atoms : DataArray (time, atom)
+    assignment : DataArray (atom) or correspondence Dataset
+    n_perm : int
+        Number of permutations.
+    seed : int
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalars ``observed``, ``null_mean``, ``null_low``, ``null_high`` (2.5 and 97.5
+        percentiles), ``p`` (one-sided, ``(1 + #{null >= observed}) / (1 + n_perm)``);
+        NaN when no network has two atoms.
+    """
+    a = _assignment(assignment)
+    names = np.array([str(v) for v in a.values])
+    d = atoms.transpose("time", "atom").sel(atom=a["atom"].values).values.T
+    corr = np.corrcoef(d) if d.shape[0] > 1 else np.ones((1, 1))
+
+    def stat(lab: np.ndarray) -> float:
+        vals = []
+        for n in set(lab.tolist()) - {NONE}:
+            idx = np.flatnonzero(lab == n)
+            if idx.size >= 2:
+                sub = corr[np.ix_(idx, idx)]
+                vals.append(np.nanmean(sub[np.triu_indices(idx.size, 1)]))
+        return float(np.mean(vals)) if vals else float("nan")
+
+    obs = stat(names)
+    rng = np.random.default_rng(seed)
+    null = np.array([stat(rng.permutation(names)) for _ in range(n_perm)])
+    if not np.isfinite(obs):
+        vals = dict.fromkeys(("observed", "null_mean", "null_low", "null_high", "p"), np.nan)
+    else:
+        vals = {
+            "observed": obs,
+            "null_mean": float(np.mean(null)),
+            "null_low": float(np.percentile(null, 2.5)),
+            "null_high": float(np.percentile(null, 97.5)),
+            "p": float((1 + np.sum(null >= obs - 1e-12)) / (1 + n_perm)),
+        }
+    return xr.Dataset(
+        {k: ((), v) for k, v in vals.items()},
+        attrs={"n_perm": n_perm, "seed": seed, "what": "atom-network labels shuffled"},
+    )
+
+
 def effective_number(x: np.ndarray, method: str = "entropy") -> float:
     """Effective number of independent atoms from the eigen-spectrum of their correlations.
 

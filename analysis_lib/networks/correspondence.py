@@ -32,9 +32,34 @@ with a lenient voxel threshold, while the combined test stays at it (measured by
 :mod:`analysis_lib.validation`; the rates are in ``benchmarks/results/validate_phantom.json``
 and on the book's validation pages, not typed here).
 
-``p_fdr`` are Benjamini-Hochberg q values of ``p`` over all (atom, network) pairs. Each atom
-is assigned to the network with the largest Dice among those with ``p_fdr < alpha_assign``,
-or to ``"none"``.
+Significant set
+---------------
+``p_fdr`` are Benjamini-Hochberg q values of ``p`` over all (atom, network) pairs, and the
+``significant`` pairs, the one set that assignments and every metric read, follow ``rule``:
+
+``"spatial+network"`` (the book's grid)
+    ``p = max(p_spatial, p_network)`` (or ``p_spatial`` without subject maps) and
+    ``p_fdr < alpha_assign``.
+``"network-shift"`` (the calibrated rule of :mod:`analysis_lib.validation`)
+    ``p = p_temporal``: the network-mean BOLD of every subject refitted on circularly
+    shifted atoms (the stimulus, not the subject, is the random unit; see
+    :mod:`analysis_lib.networks.temporal` for why the subject-level test cannot tell a
+    random atom from a stimulus-related one in a shared naturalistic stimulus), BH, and
+    ``|network_b| >= min_r`` (``network_b``: subject mean of the atom's standardised
+    coefficient for the network-mean BOLD).
+``"network"``
+    ``p = p_network`` and ``p_fdr < alpha_assign`` **and** ``|network_r| >= min_r``, where
+    ``network_r`` is the partial correlation of the atom with a voxel's BOLD given the
+    other atoms and the nuisance regressors (``t / sqrt(t^2 + dof)`` of each subject's
+    GLM, :func:`partial_r`), averaged over the network's voxels and the subjects. The
+    bound asks for an effect large enough to matter, not only a reliable one: with many
+    subjects, weak but consistent associations pass any test. The spatial null is still
+    computed and reported (``p_spatial``, ``null_mean``: what chance Dice gives) but does
+    not enter this rule.
+
+Each atom is assigned to the network with the largest Dice among its significant pairs
+(ties, such as a Dice of 0 for an atom without significant voxels, go to the larger
+effect), or to ``"none"``.
 """
 
 from __future__ import annotations
@@ -50,6 +75,8 @@ from .atlases import network_table
 from .nulls import PhaseRandomNull, SpinNull, cortical_projection, sphere_coordinates
 
 SIGNS = ("both", "positive", "negative", "abs")
+#: Rules that form the significant set (module docstring, "Significant set").
+RULES = ("spatial+network", "network", "network-shift")
 NONE = "none"
 
 
@@ -228,6 +255,15 @@ def correspondence(
     subcortex: str = "exclude",
     alpha_assign: float = 0.05,
     subject_maps: xr.DataArray | None = None,
+    subject_r: xr.DataArray | None = None,
+    rule: str = "spatial+network",
+    min_r: float = 0.0,
+    atoms: xr.DataArray | None = None,
+    bold: list[xr.DataArray] | None = None,
+    n_shift: int = 500,
+    shift_fit: str = "marginal",
+    drift_model: str | None = "cosine",
+    high_pass: float = 0.01,
     progress: bool = True,
 ) -> xr.Dataset:
     """Dice overlap of thresholded atom maps with every network and spatial-null p values.
@@ -267,6 +303,32 @@ def correspondence(
         Per-subject maps on the same atoms and voxels (e.g. betas, from
         :func:`~analysis_lib.encoding.subject_maps`). When given, ``p`` combines the
         spatial-null p value with a network-level group test (see the module docstring).
+    subject_r : DataArray (subject, atom, voxel), optional
+        Per-subject partial correlations of each atom with each voxel's BOLD (see
+        :func:`partial_r`); their network and subject mean is the effect size
+        ``network_r`` of a pair.
+    rule : {"spatial+network", "network", "network-shift"}
+        Which pairs form the significant set (module docstring, "Significant set"):
+        ``"spatial+network"``: ``p = max(p_spatial, p_network)``, ``p_fdr < alpha_assign``;
+        ``"network"``: ``p = p_network``, ``p_fdr < alpha_assign`` and
+        ``|network_r| >= min_r`` (needs ``subject_maps`` and, with ``min_r > 0``,
+        ``subject_r``); ``"network-shift"``: ``p = p_temporal`` (circular shifts of the
+        atoms, :mod:`analysis_lib.networks.temporal`), ``p_fdr < alpha_assign`` and
+        ``|network_b| >= min_r`` (needs ``atoms`` and ``bold``).
+    min_r : float
+        Effect-size bound of ``rule="network"`` (on ``|network_r|``) and
+        ``rule="network-shift"`` (on ``|network_b|``).
+    atoms : DataArray (time, atom), optional
+        The atom courses (``rule="network-shift"``).
+    bold : list of DataArray (time, voxel), optional
+        Each subject's BOLD on the maps' voxels (``rule="network-shift"``).
+    n_shift : int
+        Circular shifts of the temporal null (``rule="network-shift"``).
+    shift_fit : {"marginal", "joint"}
+        Statistic of the temporal null: each atom alone or all atoms in one fit
+        (:func:`analysis_lib.networks.temporal.network_shift_test`).
+    drift_model, high_pass
+        The encoding model's drift regressors (``rule="network-shift"``).
     progress : bool
         Show a progress bar over null chunks.
 
@@ -274,14 +336,25 @@ def correspondence(
     -------
     xarray.Dataset
         ``dice``, ``dice_positive``, ``dice_negative``, ``polarity``, ``p``, ``p_fdr``,
-        ``p_spatial``, ``null_mean`` (atom, network); with ``subject_maps`` also
-        ``p_network`` and ``network_t`` (atom, network); ``assignment`` (atom, str
-        network name or "none"),
+        ``p_spatial``, ``null_mean``, ``significant`` (atom, network); with
+        ``subject_maps`` also ``p_network`` and ``network_t``, with ``subject_r``
+        ``network_r`` (atom, network); ``assignment`` (atom, str network name or "none"),
         ``n_significant`` (atom); ``coverage`` (network, share of network voxels in the
         significant set of at least one atom); ``network_size`` (network).
     """
     if sign not in SIGNS:
         raise ValueError(f"sign must be one of {SIGNS}, got {sign!r}")
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if rule == "network" and subject_maps is None:
+        raise ValueError("rule='network' needs subject_maps (the network-level group test)")
+    if rule == "network-shift" and (atoms is None or not bold):
+        raise ValueError(
+            "rule='network-shift' needs atoms and bold (the temporal null refits the "
+            "network-mean BOLD on shifted atoms)"
+        )
+    if min_r > 0 and rule == "network" and subject_r is None:
+        raise ValueError("min_r > 0 needs subject_r (per-subject partial correlations)")
     if subcortex not in ("exclude", "fixed"):
         raise ValueError(f"subcortex must be 'exclude' or 'fixed', got {subcortex!r}")
     if isinstance(maps, xr.Dataset):
@@ -333,10 +406,60 @@ def correspondence(
         p_spatial = null_mean = np.full(stat.shape, np.nan)
     network_vars = {}
     p = p_spatial
+    r_net = None
+    if subject_r is not None:
+        r_net = network_mean_effect(subject_r, maps, keep, onehot)
+        network_vars["network_r"] = (
+            ("atom", "network"),
+            r_net,
+            {
+                "long_name": "partial correlation of atom and BOLD, mean over the network's "
+                "voxels and the subjects",
+                "units": "1",
+            },
+        )
+    effect = r_net
+    if rule == "network-shift":
+        shift = _temporal_test(
+            atoms,
+            bold,
+            maps,
+            keep,
+            labels_k,
+            ids,
+            n_shift,
+            seed,
+            drift_model,
+            high_pass,
+            shift_fit,
+        )
+        p, effect = shift["p"], shift["b"]
+        network_vars |= {
+            "network_b": (
+                ("atom", "network"),
+                shift["b"],
+                {
+                    "long_name": f"{shift_fit} standardised coefficient of the atom for the "
+                    "network-mean BOLD, subject mean",
+                    "units": "1",
+                },
+            ),
+            "p_temporal": (
+                ("atom", "network"),
+                shift["p"],
+                {
+                    "long_name": "p value of network_b under circular shifts of the atoms",
+                    "units": "1",
+                },
+            ),
+        }
     if subject_maps is not None:
         t_net, p_net = network_group_test(subject_maps, maps, keep, onehot)
-        p = np.fmax(p_spatial, p_net) if n_perm > 0 else p_spatial
-        network_vars = {
+        if rule == "network":
+            p = p_net
+        elif rule == "spatial+network":
+            p = np.fmax(p_spatial, p_net) if n_perm > 0 else p_spatial
+        network_vars |= {
             "p_network": (
                 ("atom", "network"),
                 p_net,
@@ -354,16 +477,25 @@ def correspondence(
                 },
             ),
         }
-    if n_perm > 0:
+    if n_perm > 0 or rule != "spatial+network":
         p_fdr = false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
+        significant = p_fdr < alpha_assign
+        if effect is not None and min_r > 0:
+            significant &= np.abs(np.nan_to_num(effect)) >= min_r
     else:
         p_fdr = np.full(stat.shape, np.nan)
+        significant = np.zeros(stat.shape, bool)
 
     names = np.array([table[i] for i in ids], dtype=object)
     assignment = []
+    tie = np.abs(np.nan_to_num(effect)) if effect is not None else np.zeros(stat.shape)
     for a in range(n_atom):
-        ok = (p_fdr[a] < alpha_assign) if n_perm > 0 else np.zeros(n_net, bool)
-        assignment.append(str(names[np.argmax(np.where(ok, stat[a], -1))]) if ok.any() else NONE)
+        ok = np.flatnonzero(significant[a])
+        if ok.size:  # largest Dice; ties (e.g. Dice 0) broken by the larger |effect|
+            best = ok[np.lexsort((-ok, tie[a, ok], stat[a, ok]))[-1]]  # then the first
+            assignment.append(str(names[best]))
+        else:
+            assignment.append(NONE)
     union = (ternary_k != 0).any(0)
     size = onehot.sum(0)
     coverage = np.where(size > 0, (onehot & union[:, None]).sum(0) / np.maximum(size, 1), np.nan)
@@ -386,6 +518,11 @@ def correspondence(
             ),
             "p_spatial": (an, p_spatial, {"long_name": f"spatial-null p value ({method})"}),
             "p_fdr": (an, p_fdr, {"long_name": "BH q value over atoms x networks"}),
+            "significant": (
+                an,
+                significant,
+                {"long_name": f"in the significant set (rule {rule!r})", "units": "1"},
+            ),
             "null_mean": (an, null_mean, {"long_name": "mean Dice of null maps"}),
             "assignment": ("atom", np.array(assignment, dtype=str)),
             "n_significant": ("atom", (ternary_k != 0).sum(1), {"units": "voxels"}),
@@ -415,7 +552,12 @@ def correspondence(
                 "subcortex": subcortex,
                 "alpha_assign": alpha_assign,
                 "atlas": atlas.attrs.get("atlas", "?"),
-                "tests": "spatial+network" if network_vars else "spatial",
+                "tests": "spatial+network" if subject_maps is not None else "spatial",
+                "rule": rule,
+                "min_r": min_r,
+                **(
+                    {"n_shift": n_shift, "shift_fit": shift_fit} if rule == "network-shift" else {}
+                ),
             },
             maps=sha256_array(np.asarray(maps.values)),
         )
@@ -423,6 +565,127 @@ def correspondence(
     ds.attrs["space"] = maps.attrs.get("space", atlas.attrs.get("space", ""))
     ds.attrs["atlas"] = atlas.attrs.get("atlas", "?")
     return ds
+
+
+def _temporal_test(
+    atoms, bold, maps, keep, labels_k, ids, n_shift, seed, drift_model, high_pass, fit
+):
+    """Network shift test (:mod:`analysis_lib.networks.temporal`) on the kept voxels."""
+    from ..encoding.design import build_design
+    from .temporal import network_courses, network_shift_test
+
+    if isinstance(atoms, xr.Dataset):
+        if "atoms" not in atoms:
+            raise ValueError(f"an atoms Dataset needs an 'atoms' variable, has {list(atoms)}")
+        atoms = atoms["atoms"]
+    if "time" not in atoms.dims or "atom" not in atoms.dims:
+        raise ValueError(f"atoms must have dims ('time', 'atom'), got {atoms.dims}")
+    a = atoms.transpose("time", "atom")
+    if not np.array_equal(np.asarray(a["atom"].values), np.asarray(maps["atom"].values)):
+        raise ValueError("atoms and the group maps hold different atoms")
+    voxel_coords = [c for c in maps.coords if maps[c].dims == ("voxel",)]
+    courses = []
+    for i, b in enumerate(bold):
+        if "voxel" not in b.dims or "time" not in b.dims:
+            raise ValueError(f"bold[{i}] must have dims ('time', 'voxel'), got {b.dims}")
+        b = b.transpose("time", "voxel")
+        if b.sizes["voxel"] != maps.sizes["voxel"] or any(
+            c in b.coords and not np.array_equal(b[c].values, maps[c].values) for c in voxel_coords
+        ):
+            raise ValueError(
+                f"bold[{i}] ({b.attrs.get('subject', '?')}) is not on the maps' voxels"
+            )
+        if b.sizes["time"] != a.sizes["time"]:
+            raise ValueError(
+                f"bold[{i}] has {b.sizes['time']} volumes, the atoms {a.sizes['time']}"
+            )
+        courses.append(network_courses(np.asarray(b.values)[:, keep], labels_k, ids))
+    tr = float(bold[0].attrs.get("tr", np.nan))
+    frame_times = np.asarray(bold[0]["time"].values, float) if "time" in bold[0].coords else None
+    if frame_times is None and np.isfinite(tr):
+        frame_times = tr * np.arange(a.sizes["time"])
+    names = [str(x) for x in a["atom"].values]
+    nuisance = build_design(
+        np.asarray(a.values, float),
+        names,
+        None,
+        frame_times,
+        drift_model=drift_model,
+        high_pass=high_pass,
+    ).nuisance
+    return network_shift_test(
+        np.asarray(a.values, float), courses, nuisance, n_shift=n_shift, seed=seed, fit=fit
+    )
+
+
+def partial_r(tstat: np.ndarray, dof: float) -> np.ndarray:
+    """Partial correlation from a GLM t statistic: ``t / sqrt(t^2 + dof)``.
+
+    Parameters
+    ----------
+    tstat : ndarray
+        t statistics of one coefficient (any shape).
+    dof : float
+        Residual degrees of freedom of the GLM (``dof`` attr of an encoding).
+
+    Returns
+    -------
+    ndarray, same shape
+        The partial correlation of the regressor with the response, given the other
+        regressors (Cohen et al. 2003, eq. 3.10.7).
+    """
+    if not dof > 0:
+        raise ValueError(f"dof must be positive, got {dof}")
+    t = np.asarray(tstat, np.float64)
+    return t / np.sqrt(t**2 + float(dof))
+
+
+def network_mean_effect(
+    subject_r: xr.DataArray, maps: xr.DataArray, keep: np.ndarray, onehot: np.ndarray
+) -> np.ndarray:
+    """Mean over subjects of each per-subject map averaged over each network.
+
+    Parameters
+    ----------
+    subject_r : DataArray (subject, atom, voxel)
+        Per-subject maps (partial correlations); same atoms and voxels as ``maps``.
+    maps, keep, onehot
+        As in :func:`network_group_test`.
+
+    Returns
+    -------
+    ndarray, shape (n_atom, n_network)
+        NaN where a network has no voxel finite in every subject.
+    """
+    means, n_vox = _network_means(subject_r, maps, keep, onehot)
+    return np.where(n_vox > 0, means.mean(0), np.nan)
+
+
+def _network_means(
+    subject_maps: xr.DataArray, maps: xr.DataArray, keep: np.ndarray, onehot: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-subject network means (subject, atom, network) and voxels per network."""
+    if set(subject_maps.dims) != {"subject", "atom", "voxel"}:
+        raise ValueError(
+            f"subject_maps must have dims ('subject', 'atom', 'voxel'), got {subject_maps.dims}"
+        )
+    sm = subject_maps.transpose("subject", "atom", "voxel")
+    if sm.sizes["voxel"] != maps.sizes["voxel"] or sm.sizes["atom"] != maps.sizes["atom"]:
+        raise ValueError(
+            f"subject_maps hold {sm.sizes['atom']} atoms x {sm.sizes['voxel']} voxels; the "
+            f"group maps {maps.sizes['atom']} x {maps.sizes['voxel']}"
+        )
+    for coord in ("atom", *[c for c in maps.coords if maps[c].dims == ("voxel",)]):
+        if coord in sm.coords and not np.array_equal(sm[coord].values, maps[coord].values):
+            raise ValueError(f"subject_maps and the group maps differ in coordinate {coord!r}")
+    if sm.sizes["subject"] < 2:
+        raise ValueError("the network-level test needs at least 2 subjects")
+    x = np.asarray(sm.values, np.float64)[:, :, keep]  # (subject, atom, kept voxel)
+    finite = np.isfinite(x).all(axis=(0, 1))
+    member = onehot & finite[:, None]
+    n_vox = member.sum(0)
+    means = np.einsum("sav,vn->san", np.where(finite, x, 0.0), member) / np.maximum(n_vox, 1)
+    return means, n_vox
 
 
 def network_group_test(
@@ -446,26 +709,7 @@ def network_group_test(
     t, p : ndarrays, shape (n_atom, n_network)
         NaN t and p = 1 where a network has no voxel finite in every subject.
     """
-    if set(subject_maps.dims) != {"subject", "atom", "voxel"}:
-        raise ValueError(
-            f"subject_maps must have dims ('subject', 'atom', 'voxel'), got {subject_maps.dims}"
-        )
-    sm = subject_maps.transpose("subject", "atom", "voxel")
-    if sm.sizes["voxel"] != maps.sizes["voxel"] or sm.sizes["atom"] != maps.sizes["atom"]:
-        raise ValueError(
-            f"subject_maps hold {sm.sizes['atom']} atoms x {sm.sizes['voxel']} voxels; the "
-            f"group maps {maps.sizes['atom']} x {maps.sizes['voxel']}"
-        )
-    for coord in ("atom", *[c for c in maps.coords if maps[c].dims == ("voxel",)]):
-        if coord in sm.coords and not np.array_equal(sm[coord].values, maps[coord].values):
-            raise ValueError(f"subject_maps and the group maps differ in coordinate {coord!r}")
-    if sm.sizes["subject"] < 2:
-        raise ValueError("the network-level test needs at least 2 subjects")
-    x = np.asarray(sm.values, np.float64)[:, :, keep]  # (subject, atom, kept voxel)
-    finite = np.isfinite(x).all(axis=(0, 1))
-    member = onehot & finite[:, None]
-    n_vox = member.sum(0)
-    means = np.einsum("sav,vn->san", np.where(finite, x, 0.0), member) / np.maximum(n_vox, 1)
+    means, n_vox = _network_means(subject_maps, maps, keep, onehot)
     t, p = ttest_1samp(means, 0.0, axis=0)
     t = np.where(n_vox > 0, t, np.nan)
     p = np.where((n_vox > 0) & np.isfinite(p), p, 1.0)

@@ -30,7 +30,7 @@ from ._decompose import DecomposeParams, decompose
 from ._encode import EncodeParams, encode
 from ._extract import ExtractParams, extract
 from ._group import GroupParams, encoding_files, group
-from ._metrics import MetricsParams, metrics
+from ._metrics import MetricsParams, metrics, significant_voxels
 from ._networks import NetworksParams, networks
 from .params import StageParams, param, stage_provenance
 
@@ -64,5 +64,6 @@ __all__ = [
     "metrics",
     "networks",
     "param",
+    "significant_voxels",
     "stage_provenance",
 ]

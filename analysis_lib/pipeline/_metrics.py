@@ -65,6 +65,35 @@ def _significance(params: MetricsParams, corr) -> tuple[str, float]:
     return str(out["correction"]), float(out["threshold"])
 
 
+def significant_voxels(group, corr, params: MetricsParams | None = None):
+    """The significant voxels of each atom map, as the network correspondence took them.
+
+    The one definition of the voxel-level significant set shared by the correspondence,
+    the metrics stage and every chapter (redundancy, polarity): the group maps thresholded
+    with the correspondence's recorded ``correction`` and ``threshold``.
+
+    Parameters
+    ----------
+    group : xarray.Dataset
+        Group maps (the group stage).
+    corr : xarray.Dataset
+        The correspondence computed from them (the networks stage).
+    params : MetricsParams, optional
+        Explicit correction/threshold; they must agree with the correspondence's.
+
+    Returns
+    -------
+    xarray.DataArray (atom, voxel) of -1/0/+1
+    """
+    from ..networks import maps_from_group, threshold_maps
+
+    correction, threshold = _significance(params or MetricsParams(), corr)
+    maps, pvalues = maps_from_group(group, correction)
+    out = threshold_maps(maps, pvalues, threshold=threshold)
+    out.attrs.update(correction=correction, threshold=threshold)
+    return out
+
+
 def metrics(params: MetricsParams, decomposition, group, corr, atlas):
     """Run the metrics stage.
 
@@ -95,7 +124,7 @@ def metrics(params: MetricsParams, decomposition, group, corr, atlas):
         correction/threshold other than the correspondence's.
     """
     from .. import metrics as m
-    from ..networks import maps_from_group, threshold_maps
+    from ..networks import maps_from_group
 
     digest = atoms_digest(decomposition)
     recorded = group.attrs.get("input_atoms_sha256")
@@ -105,8 +134,8 @@ def metrics(params: MetricsParams, decomposition, group, corr, atlas):
             f"than this decomposition ({digest[:12]}...)"
         )
     correction, threshold = _significance(params, corr)
-    maps, pvalues = maps_from_group(group, correction)
-    significant = threshold_maps(maps, pvalues, threshold=threshold)
+    maps, _ = maps_from_group(group, correction)
+    significant = significant_voxels(group, corr, params)
     summary = m.study_a_summary(decomposition["atoms"], maps, corr, decomposition)
     summary = summary.merge(m.redundancy_summary(significant, decomposition["loadings"], atlas))
     counts = m.atoms_per_network(corr)

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from ..networks.correspondence import RULES
 from .checks import check_group_and_subjects, check_group_result, load_named, subject_id
 from .params import StageParams, param, stage_provenance
 
@@ -59,6 +62,28 @@ class NetworksParams(StageParams):
         exclusive_maximum=True,
     )
     seed: int = param(0, "seed of the spatial null")
+    rule: str = param(
+        "spatial+network",
+        "significant set: max(p_spatial, p_network) (spatial+network), the network-level "
+        "group test (network) or the temporal null of shifted atoms (network-shift, needs "
+        "the atoms and BOLD), the last two with the effect bound min_r",
+        choices=RULES,
+    )
+    min_r: float = param(
+        0.0,
+        "smallest effect of a significant pair: |network_r| (rule network) or |network_b| "
+        "(rule network-shift)",
+        minimum=0,
+        maximum=1,
+    )
+    n_shift: int = param(
+        500, "circular shifts of the temporal null (rule network-shift)", minimum=2
+    )
+    shift_fit: str = param(
+        "marginal",
+        "statistic of the temporal null: each atom alone (marginal) or all atoms in one fit",
+        choices=("marginal", "joint"),
+    )
 
 
 def networks(
@@ -69,6 +94,8 @@ def networks(
     atlas=None,
     labels: str | None = None,
     group_name: str = "group maps",
+    atoms=None,
+    bold=None,
     progress: bool = False,
 ):
     """Run the correspondence stage.
@@ -87,6 +114,10 @@ def networks(
         Label table of a user NIfTI atlas.
     group_name : str
         What to call the group maps in messages (default: their path when given one).
+    atoms : DataArray (time, atom), optional
+        The atoms the subjects were fitted on (``rule="network-shift"``).
+    bold : list of DataArray (time, voxel), optional
+        The subjects' BOLD, in the order of ``subjects`` (``rule="network-shift"``).
     progress : bool
 
     Returns
@@ -111,11 +142,29 @@ def networks(
         group_name = str(group)
         group = read_netcdf(group)
     check_group_result(group_name, group)
-    betas = None
+    betas = r = None
     if subjects:
         named = load_named(subjects)
         check_group_and_subjects(group_name, group, named)
-        betas = subject_maps([ds.assign_attrs(subject=subject_id(n, ds)) for n, ds in named])
+        ids = [ds.assign_attrs(subject=subject_id(n, ds)) for n, ds in named]
+        betas = subject_maps(ids)
+        if params.rule == "network":  # its effect size: partial r from tstat and dof
+            r = subject_partial_r(named, subject_maps(ids, variable="tstat"))
+    elif params.rule != "spatial+network":
+        raise ValueError(
+            f"rule={params.rule!r} needs the subject encodings of {group_name}; pass "
+            "subjects, or use rule='spatial+network'"
+        )
+    drift = {}
+    if params.rule == "network-shift":
+        if atoms is None or bold is None:
+            raise ValueError(
+                "rule='network-shift' needs the atoms and the subjects' BOLD (atoms=, bold=): "
+                "its null refits the network-mean BOLD on circularly shifted atoms"
+            )
+        if len(bold) != len(named):
+            raise ValueError(f"bold holds {len(bold)} subjects, subjects {len(named)}")
+        drift = encoding_drift(named)
     if atlas is None:
         atlas = load_atlas(params.atlas, like=group, labels=labels)
     result = correspondence(
@@ -130,6 +179,14 @@ def networks(
         subcortex=params.subcortex,
         alpha_assign=params.alpha_assign,
         subject_maps=betas,
+        subject_r=r,
+        rule=params.rule,
+        min_r=params.min_r,
+        atoms=atoms if params.rule == "network-shift" else None,
+        bold=list(bold) if params.rule == "network-shift" else None,
+        n_shift=params.n_shift,
+        shift_fit=params.shift_fit,
+        **drift,
         progress=progress,
     )
     detail = result.attrs.pop("params")
@@ -144,3 +201,52 @@ def networks(
         if group.attrs.get(key):
             result.attrs[key] = group.attrs[key]
     return result
+
+
+def subject_partial_r(named: Sequence[tuple[str, Any]], tstat):
+    """Per-subject partial correlations ``t / sqrt(t^2 + dof)`` (subject, atom, voxel).
+
+    Parameters
+    ----------
+    named : list of (name, Dataset)
+        The subject encodings (each with its ``dof`` attr).
+    tstat : DataArray (subject, atom, voxel)
+        Their stacked ``tstat`` maps (:func:`analysis_lib.encoding.subject_maps`).
+
+    Returns
+    -------
+    DataArray (subject, atom, voxel)
+    """
+    from ..networks.correspondence import partial_r
+
+    out = tstat.copy(data=np.zeros(tstat.shape, np.float32))
+    for i, (name, ds) in enumerate(named):
+        if "dof" not in ds.attrs:
+            raise ValueError(
+                f"subject encoding {name} has no 'dof' attr (written by the encode stage); "
+                "re-run encode"
+            )
+        out[i] = partial_r(tstat.values[i], float(ds.attrs["dof"]))
+    out.name = "subject_partial_r"
+    out.attrs.update(long_name="partial correlation of atom and BOLD", units="1")
+    return out
+
+
+def encoding_drift(named: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """The drift model and cut-off the subject encodings were fitted with (one for all)."""
+    import json
+
+    seen = set()
+    for name, ds in named:
+        try:
+            p = json.loads(ds.attrs["fit_params"])
+            seen.add((p["drift_model"], float(p["high_pass"])))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(
+                f"subject encoding {name}: no drift_model/high_pass in its 'fit_params' attr "
+                "(written by the encode stage)"
+            ) from err
+    if len(seen) != 1:
+        raise ValueError(f"the subject encodings were fitted with different drift models: {seen}")
+    model, high_pass = seen.pop()
+    return {"drift_model": model, "high_pass": high_pass}

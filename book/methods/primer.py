@@ -426,8 +426,15 @@ glue("primer_null_tests", int(pvals["circular shift"].size), display=False)
 #
 # ## Network correspondence
 #
-# An atom's group map is thresholded (FDR or FWE, keeping the sign): $A^{+}$ and $A^{-}$
-# are its significant positive and negative voxels. Its overlap with the voxels $N$ of a
+# An atom's group map is thresholded voxel-wise, keeping the sign: $A^{+}$ and $A^{-}$
+# are its significant positive and negative voxels. Which p values threshold it is a
+# setting of the correspondence (`correction`: parametric p uncorrected, BH over them, or
+# the sign-flip FDR q or FWE p); the book's grid uses the parametric p < 0.01, uncorrected,
+# the setting validated on the phantom; the demonstration below, which has no p values,
+# thresholds a plain statistic at $|m_v| > 2$. The
+# threshold only binarises the map: the claims rest on the tests of each (atom, network)
+# pair below and on their BH correction, and every metric reads the same thresholded sets
+# ({func}`analysis_lib.pipeline.significant_voxels`). Its overlap with the voxels $N$ of a
 # functional network is the **Dice coefficient**, as in the Network Correspondence Toolbox
 # (Kong et al., 2025):
 #

@@ -144,6 +144,46 @@ else:
     fig.tight_layout()
 
 # %% [markdown]
+# **What chance gives.** The same consistency with the atom-network labels shuffled across
+# the atoms (the number of atoms per network kept; 1,000 permutations;
+# {func}`analysis_lib.metrics.consistency_baseline`), beside the observed value, and the
+# random-weight twins in the same table. Atoms per network, coverage and diversity do not
+# change under this shuffle; for them the random-weight twins are the chance reference.
+
+# %%
+base_rows = {}
+for m in models:
+    b = metrics.consistency_baseline(decomp[m]["atoms"], corr[m], n_perm=1000, seed=0)
+    base_rows[m] = {
+        k: float(b[k]) for k in ("observed", "null_mean", "null_low", "null_high", "p")
+    }
+baseline = pd.DataFrame(base_rows).T.rename(
+    columns={
+        "observed": "consistency c",
+        "null_mean": "shuffled labels: mean",
+        "null_low": "2.5 %",
+        "null_high": "97.5 %",
+        "p": "p (one-sided)",
+    }
+)
+baseline.index.name = "model"
+for m, row in baseline.iterrows():
+    glue(
+        f"cmp_cons_base_{key(m)}",
+        "undefined (no network has two atoms)"
+        if not np.isfinite(row["consistency c"])
+        else f"{row['consistency c']:.2f} against {row['shuffled labels: mean']:.2f} "
+        f"[{row['2.5 %']:.2f}, {row['97.5 %']:.2f}] for shuffled labels (p = {row['p (one-sided)']:.3f})",
+        display=False,
+    )
+baseline.round(3)
+
+# %% [markdown]
+# MiniLM: {glue:text}`cmp_cons_base_minilm`; SmolLM2: {glue:text}`cmp_cons_base_smollm2`;
+# tiny-bert: {glue:text}`cmp_cons_base_tiny_bert`; tiny-llama:
+# {glue:text}`cmp_cons_base_tiny_llama` (SIMULATED phantom-story: properties of the
+# simulator and the pipeline, not findings about brains).
+#
 # ## Diversity
 #
 # How many *different* behaviours do the atoms show? With $\lambda_i$ the eigenvalues of

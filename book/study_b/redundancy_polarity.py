@@ -14,8 +14,11 @@
 # # Functional redundancy and polarity
 #
 # Each atom $k$ has a group brain map (one-sample $t$ over subjects of its encoding
-# betas, FDR $q < 0.05$ with sign-flip permutations; {func}`analysis_lib.encoding.group_encoding`)
-# and an AN sub-group (the neurons with a non-zero loading on it). Study B asks two
+# betas; {func}`analysis_lib.encoding.group_encoding`), thresholded exactly as the network
+# correspondence thresholded it (its recorded correction and threshold, here
+# {glue:text}`rp_significance`; {func}`analysis_lib.pipeline.significant_voxels`, the one
+# definition of the significant set that the correspondence, the metrics stage and this page
+# share), and an AN sub-group (the neurons with a non-zero loading on it). Study B asks two
 # questions of them.
 #
 # **Redundancy**: do different atoms reach the same voxels, and are they carried by the
@@ -55,7 +58,8 @@ from IPython.display import Markdown, display
 from myst_nb import glue as myst_glue
 
 from analysis_lib import metrics
-from analysis_lib.networks import load_atlas, threshold_maps
+from analysis_lib.networks import load_atlas
+from analysis_lib.pipeline import significant_voxels
 from analysis_lib.results import MODEL_LABELS as LABEL
 from analysis_lib.results import available_models, read_group
 
@@ -68,10 +72,12 @@ def glue(name: str, value, display: bool = False) -> None:
 models, missing = available_models()
 res = {m: read_group(m) for m in models}
 atlas = load_atlas("cole-anticevic", like=res[models[0]]["group"])
-sig = {
-    m: threshold_maps(r["group"]["tstat"], r["group"]["qvalue"], threshold=0.05)
-    for m, r in res.items()
-}
+sig = {m: significant_voxels(r["group"], r["networks"]) for m, r in res.items()}
+_first = sig[models[0]].attrs
+glue(
+    "rp_significance",
+    f"group p < {_first['threshold']} ({_first['correction']})",
+)
 
 
 def key(model: str) -> str:

@@ -281,9 +281,141 @@ rules_table
 # ($|r| \ge 0.3$) does not count, and SmolLM2 reaches F1 {glue:text}`vr_smollm2_network_f1`.
 # So neither test, as it stands, both finds the planted content and rejects the controls:
 # the combined test is safe and blind, the network test sees everything that correlates at
-# all. A calibrated assignment rule (an effect-size bound chosen on these tuning seeds, then
-# frozen and scored on the held-out seeds) is the open step of this validation; the book's
-# chapters keep the combined test and label every simulated result accordingly.
+# all.
+#
+# ### A rule that can tell: the stimulus as the random unit
+#
+# Why does the network-level test declare random atoms? It treats *subjects* as the random
+# unit, but every subject heard the same story and every subject's GLM uses the same atom
+# courses: any chance correlation of an atom with the stimulus-driven response is the same
+# in every subject, so it passes a test across subjects however unrelated the atom is. An
+# effect-size bound does not cure this. On the held-out seeds, the network-level test with
+# the bound $|r| \ge$ {glue:text}`vn_min_r` on the network's partial correlation (the bound
+# chosen first on the tuning seeds) still gives {glue:text}`vn_fp` false pairs per seed
+# (recorded run {glue:text}`vn_command`, {glue:text}`vn_date`).
+#
+# The test that asks the book's question, "does this atom carry what drives the network",
+# takes the *stimulus* as the random unit ({mod}`analysis_lib.networks.temporal`): the
+# atoms are circularly shifted (the same shift for every subject, so each surrogate keeps
+# the atoms' autocorrelation and breaks only their alignment with the story), the
+# network-mean BOLD of every subject is refitted, and the observed group statistic is
+# compared with the shifted ones (`rule="network-shift"` of the networks stage). Three rule
+# families, each with an effect-size bound, were scored on the tuning seeds only, and one
+# (family, bound) was chosen by a criterion written down before the run (largest mean F1 of
+# the oracle atoms and of MiniLM, which is not the model the acceptance is checked on;
+# `benchmarks/validate_tune.py`, recorded run {glue:text}`vt_command`, {glue:text}`vt_date`).
+# Best bound of each family on the tuning seeds (F1 mean over seeds; false pairs per seed of
+# the controls):
+
+# %% tags=["remove-cell"]
+tune_path = RESULTS / "validate_tune.json"
+tune = json.loads(tune_path.read_text())
+glue("vt_command", tune["command"])
+glue("vt_date", tune["date"])
+glue("vt_family", tune["chosen"]["family"])
+glue("vt_min_r", tune["chosen"]["min_r"])
+tune_rows = []
+for fam in tune["families"]:
+    vals = {b: tune["criterion_values"][f"{fam}@{b}"] for b in tune["grid"]}
+    b = max(vals, key=lambda x: (round(vals[x], 12), x))
+    row = {"family": fam, "best bound": b, "criterion": round(vals[b], 3)}
+    for name in ("oracle", "minilm"):
+        row[f"F1 {name}"] = round(tune["summary"][f"{name}|{fam}@{b}"]["f1"]["mean"], 3)
+    for name in ("timing", "tiny-bert", "shifted"):
+        row[f"false pairs {name}"] = round(tune["summary"][f"{name}|{fam}@{b}"]["fp"]["mean"], 1)
+    tune_rows.append(row)
+tune_table = pd.DataFrame(tune_rows).set_index("family")
+
+net = json.loads((RESULTS / "validate_content_network.json").read_text())
+glue("vn_command", net["command"])
+glue("vn_date", net["finished"])
+glue("vn_min_r", net["settings"]["min_r"])
+glue(
+    "vn_fp",
+    ", ".join(
+        f"{k} {np.mean([x['fp'] for x in v['per_seed']]):.0f}"
+        for k, v in net["runs"].items()
+        if k != "smollm2"
+    ),
+)
+shift = json.loads((RESULTS / "validate_content_shift.json").read_text())
+glue("vs_command", shift["command"])
+glue("vs_date", shift["finished"])
+shift_table = summary_table(shift["runs"], "vs")
+shift_table["false pairs per seed"] = [
+    np.mean([x["fp"] for x in shift["runs"][k]["per_seed"]]) for k in shift_table.index
+]
+sv = []
+sm = shift["runs"]["smollm2"]["summary"]
+sv.append(
+    f"SmolLM2 F1 {sm['f1']['mean']:.2f} [{sm['f1']['low']:.2f}, {sm['f1']['high']:.2f}] "
+    f"{'meets' if sm['f1']['mean'] >= 0.6 else 'does not meet'} the target of 0.6"
+)
+for name in ("tiny-bert", "timing", "shifted"):
+    if name in shift["runs"]:
+        f1 = shift["runs"][name]["summary"]["f1"]["mean"]
+        sv.append(
+            f"{name} F1 {f1:.2f} {'meets' if f1 <= 0.2 else 'does not meet'} the control target"
+        )
+shift_null_ok = all(
+    0.02 <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= 0.07
+    for r in shift["runs"].values()
+)
+sv.append(f"the null-FPR intervals {'are' if shift_null_ok else 'are not'} within [0.02, 0.07]")
+glue("vs_verdict", "; ".join(sv))
+from analysis_lib.datasets.phantom_content import COVER_MIN
+
+fp_cover = np.array(
+    [c for x in shift["runs"]["smollm2"]["per_seed"] for c in x.get("fp_cover", [])], float
+)
+if fp_cover.size:
+    glue("vs_fp_n", f"{fp_cover.size / len(shift['runs']['smollm2']['per_seed']):.1f}")
+    glue("vs_fp_partial", f"{np.mean((fp_cover > 0) & (fp_cover < COVER_MIN)):.0%}")
+    glue("vs_fp_none", f"{np.mean(fp_cover == 0):.0%}")
+else:
+    for k in ("vs_fp_n", "vs_fp_partial", "vs_fp_none"):
+        glue(k, "not recorded")
+glue("vs_cover_min", f"{COVER_MIN:.2f}")
+glue("vs_smollm2_recall_mean", f"{sm['recall']['mean']:.2f}")
+glue("vs_smollm2_precision_mean", f"{sm['precision']['mean']:.2f}")
+
+# %% tags=["remove-input"]
+tune_table
+
+# %% [markdown]
+# Chosen: {glue:text}`vt_family` with the bound {glue:text}`vt_min_r` (frozen as
+# `analysis_lib.validation.CALIBRATED_RULE`). On the **held-out seeds** (recorded run
+# {glue:text}`vs_command`, finished {glue:text}`vs_date`; `python -m analysis_lib validate
+# --rule network-shift --json` runs the same per configuration):
+
+# %% tags=["remove-input"]
+shift_table
+
+# %% [markdown]
+# Against the targets: {glue:text}`vs_verdict`. With the stimulus as the random unit the
+# controls fail as they must (random weights, timing-only atoms and the shifted stimulus
+# give essentially no pair), the planted features themselves are found (oracle, tuning
+# table), and the null rate stays near the nominal level. SmolLM2 does not reach the
+# target, for two measured reasons:
+#
+# - **Recall** (mean {glue:text}`vs_smollm2_recall_mean`): an atom that correlates 0.3 with
+#   a planted feature carries a tenth of that feature's variance, and at the phantom's SNR
+#   (set from the real Alice ISC, not from any pipeline score) such a share of a network's
+#   response is mostly not distinguishable from the chance alignment of a shifted course.
+#   That is sensitivity at realistic noise, not a bug to tune away.
+# - **Precision** (mean {glue:text}`vs_smollm2_precision_mean`): of SmolLM2's
+#   {glue:text}`vs_fp_n` false pairs per seed, {glue:text}`vs_fp_partial` are an atom that
+#   carries a planted feature, declared in a network where that feature is planted in some
+#   grayordinates but in fewer than the share {glue:text}`vs_cover_min` the truth rule
+#   requires (`fp_cover` in the record); {glue:text}`vs_fp_none` involve an atom that
+#   carries no planted feature at all. Most "errors" are thus the truth rule's coverage
+#   cut, fixed before scoring and not changed after seeing this.
+#
+# We report these numbers as measured. The book's grid still runs the combined test
+# (`rule="spatial+network"`) for its simulated chapters; moving the grid to the calibrated
+# rule (it needs each subject's BOLD in the networks stage, which the grid's group notebook
+# does not pass yet) is the next step of issue 14, and every simulated result stays
+# labelled as a property of the simulator.
 #
 # ## The former check on `phantom-simple`
 #
