@@ -273,3 +273,90 @@ def test_modality_selectivity_known_answer():
     bad = _loadings().assign_coords(branch=("neuron", ["audio"] * 6))
     with pytest.raises(ValueError, match="unknown branch"):
         metrics.modality_selectivity(bad)
+
+
+# ------------------------------------------------------------------ chance baselines
+def _random_sets(rng, n_atom, n, share):
+    return (rng.random((n_atom, n)) < share).astype(float)
+
+
+def test_redundancy_baseline_separates_planted_overlap_from_chance(rng):
+    n_vox, n_neuron = 60, 40
+    atlas = _toy_atlas([1] * 30 + [2] * 30)
+    load_coords = {"atom": np.arange(6), "layer": ("neuron", np.arange(n_neuron) % 4)}
+    # planted: six atoms reach the same 12 voxels, from six disjoint neuron groups
+    planted = np.zeros((6, n_vox))
+    planted[:, :12] = 1
+    w = np.zeros((6, n_neuron))
+    for k in range(6):
+        w[k, 6 * k : 6 * k + 6] = 1.0
+    load = xr.DataArray(w, dims=("atom", "neuron"), coords=load_coords)
+    res = metrics.redundancy_baseline(_vox(planted, atlas), load, atlas, n_perm=200, seed=0)
+    mj = res.sel(metric="map_jaccard")
+    assert float(mj["observed"]) == 1.0 and float(mj["p"]) < 0.01
+    assert float(mj["null_high"]) < 0.5  # sets of 12 in 60 placed anywhere overlap little
+    sj = res.sel(metric="subgroup_jaccard")
+    assert float(sj["observed"]) == 0.0 and float(sj["p"]) == 1.0  # disjoint: below chance
+    # independent random sets: the observed value falls inside its null in most draws
+    inside = []
+    for i in range(20):
+        r = np.random.default_rng(100 + i)
+        sig = _vox(_random_sets(r, 6, n_vox, 0.3), atlas)
+        ld = xr.DataArray(
+            _random_sets(r, 6, n_neuron, 0.3), dims=("atom", "neuron"), coords=load_coords
+        )
+        b = metrics.redundancy_baseline(sig, ld, atlas, n_perm=100, seed=i)
+        inside.append(
+            ((b["observed"] >= b["null_low"]) & (b["observed"] <= b["null_high"])).values
+        )
+    assert np.mean(inside) >= 0.85
+    with pytest.raises(ValueError, match="n_perm"):
+        metrics.redundancy_baseline(_vox(planted, atlas), load, atlas, n_perm=0)
+
+
+def test_polarity_baseline_detects_a_planted_layer_split():
+    n_atom, n_vox = 12, 10
+    atlas = _toy_atlas([1] * 5 + [2] * 5)
+    layer = np.repeat([0, 1, 2, 3], 5)
+    w = np.zeros((n_atom, layer.size))
+    sig = np.zeros((n_atom, n_vox))
+    for k in range(n_atom):
+        positive = k < 6
+        sig[k, :4] = 1 if positive else -1
+        # positive sub-groups in the deep layers, negative ones in the first layers
+        w[k, (layer == (3 if positive else 0)) | (layer == (2 if positive else 1))] = 1.0
+    load = xr.DataArray(
+        w, dims=("atom", "neuron"), coords={"atom": np.arange(n_atom), "layer": ("neuron", layer)}
+    )
+    res = metrics.polarity_baseline(_vox(sig, atlas), load, n_perm=500, seed=0)
+    opp = metrics.opposite_polarity_trends(_vox(sig, atlas), load)
+    c = res.sel(metric="center_difference")
+    assert float(c["observed"]) == pytest.approx(float(opp["center_difference"])) == 2.0
+    assert float(c["p"]) < 0.01 and float(c["null_high"]) < 2.0
+    # polarity drawn at random, unrelated to the layers: inside the null in most draws
+    inside = []
+    for i in range(20):
+        signs = np.random.default_rng(200 + i).choice([-1, 1], n_atom)
+        if abs(signs.sum()) == n_atom:
+            continue
+        b = metrics.polarity_baseline(
+            _vox(np.abs(sig) * signs[:, None], atlas), load, n_perm=200, seed=i
+        )
+        b = b.sel(metric="center_difference")
+        inside.append(float(b["null_low"]) <= float(b["observed"]) <= float(b["null_high"]))
+    assert len(inside) >= 15 and np.mean(inside) >= 0.85
+    # one class empty: undefined, not zero
+    none = metrics.polarity_baseline(_vox(np.abs(sig), atlas), load, n_perm=10)
+    assert np.isnan(none["observed"]).all() and np.isnan(none["p"]).all()
+
+
+def test_null_summary_two_sided_and_greater():
+    from analysis_lib.metrics.chance import null_summary
+
+    null = np.linspace(-1, 1, 201)[:, None]
+    g = null_summary(np.array([0.9]), null, alternative="greater")
+    assert g["p"][0] == pytest.approx((1 + 11) / 202)
+    t = null_summary(np.array([0.9]), null, alternative="two-sided")
+    assert t["p"][0] == pytest.approx((1 + 22) / 202)
+    with pytest.raises(ValueError, match="alternative"):
+        null_summary(np.array([0.0]), null, alternative="less")

@@ -4,11 +4,13 @@ Study A (:mod:`.organization`): atoms per network, within-network consistency, d
 (effective number of atoms), balance index, layer distribution of sub-groups, R^2
 distribution. Study B: prediction per network and functional redundancy
 (:mod:`.redundancy`), polarity and layer trends (:mod:`.polarity`), modality selectivity
-(:mod:`.modality`). :mod:`.compare` stacks results across models.
+(:mod:`.modality`); what chance gives for redundancy and polarity (:mod:`.chance`).
+:mod:`.compare` stacks results across models.
 """
 
 from __future__ import annotations
 
+from .chance import polarity_baseline, redundancy_baseline
 from .compare import compare_models, comparison_table
 from .modality import modality_selectivity, modality_summary
 from .organization import (
@@ -54,8 +56,10 @@ __all__ = [
     "multi_atom_share",
     "opposite_polarity_trends",
     "polarity",
+    "polarity_baseline",
     "prediction_per_network",
     "r2_distribution",
+    "redundancy_baseline",
     "redundancy_summary",
     "study_a_summary",
     "subgroup_jaccard",

@@ -153,7 +153,7 @@ display(Markdown("\n".join(lines)))
 # `VOLUME_ATLASES`; {func}`~analysis_lib.networks.atlases.load_atlas` also reads a user's
 # file with a label table, without registration.
 #
-# **A metric.** One module per concept in `analysis_lib/metrics/` (compare, modality,
+# **A metric.** One module per concept in `analysis_lib/metrics/` (chance, compare, modality,
 # organization, polarity, redundancy), exported from `analysis_lib/metrics/__init__.py`;
 # a metric comes with its chance level (a permutation baseline or a random twin) and an
 # interval. The metrics stage ({func}`analysis_lib.pipeline.metrics`) assembles those the
