@@ -50,3 +50,41 @@ def test_wrong_stimulus_null_on_real_alice():
     assert float(r.sel(test="parametric")) > float(r.sel(test="shift"))
     lo, hi = rates["low"].values, rates["high"].values
     assert np.all(lo <= rates["rate"].values) and np.all(rates["rate"].values <= hi)
+
+
+def test_partial_null_params_refuse_bad_input():
+    with pytest.raises(ValueError, match="labelled by network"):
+        cal.PartialNullParams(dataset="alice")
+    with pytest.raises(ValueError, match="n_draws"):
+        cal.PartialNullParams(n_draws=0)
+    with pytest.raises(ValueError, match="amplitude"):
+        cal.PartialNullParams(amplitude=-1)
+
+
+def test_partial_null_on_real_partly_cloudy():
+    """Random atoms planted in one network of real BOLD: the planted network is found,
+    the shift test stays near its level in the other networks, and the subject-level test
+    (the same chance correlation with the shared response in every subject) does not."""
+    from analysis_lib.datasets import partly_cloudy
+
+    if not partly_cloudy.available():
+        pytest.skip("the Partly Cloudy data are not under the extra data roots")
+    subs = partly_cloudy.all_subjects()[:12]
+    params = cal.PartialNullParams(n_draws=24, amplitude=0.3, n_shift=100)
+    null = cal.partial_null(params, subs)
+    assert null.sizes["network"] == 8 and null.attrs["n_subjects"] == 12
+    assert set(null["planted"].values) == set(null["network"].values)
+    rates = cal.partial_null_rates(null)
+    assert float(rates["rate"].sel(test="shift", pair="planted")) >= 0.8
+    assert float(rates["rate"].sel(test="shift", pair="other")) <= 0.12
+    assert float(rates["rate"].sel(test="subject", pair="other")) > 2 * float(
+        rates["rate"].sel(test="shift", pair="other")
+    )
+    # without a planted effect every pair is a null pair and nothing is "planted" power
+    zero = cal.partial_null_rates(
+        cal.partial_null(cal.PartialNullParams(n_draws=8, amplitude=0.0, n_shift=100), subs)
+    )
+    assert float(zero["rate"].sel(test="shift", pair="planted")) <= 0.375
+    # same seed, same p values
+    again = cal.partial_null(params, subs)
+    np.testing.assert_array_equal(again["pvalue"].values, null["pvalue"].values)
