@@ -13,7 +13,10 @@ event get the empty text). The stage runs the project's stages, unchanged, on th
    as the ``networks`` stage thresholds them (parametric group p < ``threshold``), against
    the 8 Shen/Finn networks (268 cortical, subcortical and cerebellar parcels; the 25 extra
    nuclei carry no Shen network and are left out), with a spatial null that keeps each
-   map's autocorrelation over the parcel centroids and the network-level group test;
+   map's autocorrelation over the parcel centroids (what chance Dice gives) and, for the
+   significant set, the calibrated rule of the grid (``rule="network-shift"``: each
+   subject's network-mean BOLD refitted on circularly shifted atoms, with the effect bound
+   of :data:`analysis_lib.networks.rules.CALIBRATED_RULE`);
 4. the **unique variance** of the atoms over the event-type model (mental, social, pain,
    control; HRF-convolved): held-out R^2 of the event model and of event model + atoms
    (:func:`analysis_lib.comparison.nested.held_out_r2`, blocked CV with a gap, himalaya
@@ -40,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from .networks.rules import CALIBRATED_RULE
 from .pipeline._networks import NetworksParams
 from .pipeline.params import StageParams, param, stage_provenance
 
@@ -85,6 +89,16 @@ class FilmAtomsParams(StageParams):
         exclusive_minimum=True,
         exclusive_maximum=True,
     )
+    rule: str = param(
+        CALIBRATED_RULE["rule"],
+        "significant set: the calibrated rule (network shift test) or the former "
+        "spatial+network (the larger of the spatial and subject-level network p)",
+        choices=("network-shift", "spatial+network"),
+    )
+    min_r: float = param(
+        CALIBRATED_RULE["min_r"], "effect bound |network_b| of the network-shift rule", minimum=0
+    )
+    n_shift: int = param(500, "circular shifts of the network shift test", minimum=20)
     n_folds: int = param(5, "outer folds of the held-out dR^2", minimum=2)
     gap: int = param(15, "volumes left out on each side of a test block (12 s)", minimum=0)
     full_model: str = param(
@@ -95,6 +109,15 @@ class FilmAtomsParams(StageParams):
     seed: int = param(0, "seed of the decomposition, nulls and searches")
     device: str = param("cpu", "torch device")
     n_jobs: int = param(1, "subjects of the dR^2 fitted in parallel (processes)", minimum=1)
+
+
+def _encoding_nuisance(result: xr.Dataset, frame_times: np.ndarray) -> np.ndarray:
+    """The drift basis and constant the subject encoding was fitted with."""
+    from .encoding.design import drift_regressors
+    from .pipeline._encode import fit_params
+
+    p = fit_params(result)
+    return drift_regressors(frame_times, p["drift_model"], float(p["high_pass"])).to_numpy()
 
 
 def _network_labels(bold: xr.DataArray) -> np.ndarray:
@@ -225,6 +248,13 @@ def film_atoms(
         seed=params.seed,
         alpha_assign=params.alpha_assign,
         subject_maps=subject_maps(results),
+        rule=params.rule,
+        min_r=params.min_r if params.rule == "network-shift" else 0.0,
+        atoms=np.asarray(atoms.transpose("time", "atom").values, float),
+        bold=np.asarray(bold.transpose("subject", "time", "voxel").values, float),
+        nuisance=_encoding_nuisance(results[0], stim.volume_times),
+        n_shift=params.n_shift,
+        shift_fit=CALIBRATED_RULE["shift_fit"],
     )
 
     # unique variance of the atoms over the event-type model, held out

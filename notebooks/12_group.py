@@ -16,8 +16,10 @@
 # One run combines the per-subject encoding results of one model into group maps
 # ({func}`analysis_lib.encoding.group_encoding`: one-sample t, sign-flip permutations,
 # FWE and FDR), matches the thresholded atom maps to functional brain network templates
-# ({func}`analysis_lib.networks.correspondence`: Dice, a spatial null and a network-level
-# group test of the subject betas), and computes
+# ({func}`analysis_lib.networks.correspondence`: Dice, a spatial null and, with
+# `rule="network-shift"` as the book's grid sets it, the network-mean BOLD of every
+# subject refitted on circularly shifted atoms, the calibrated rule of
+# {mod}`analysis_lib.networks.rules`), and computes
 # the organization metrics ({mod}`analysis_lib.metrics`).
 
 # %% tags=["parameters"]
@@ -30,6 +32,13 @@ correction = "uncorrected"  # uncorrected | fdr-param | fdr | fwe (see maps_from
 threshold = 0.01  # voxel p threshold; the validated setting (`python -m analysis_lib validate`)
 n_perm = 1000  # sign-flip permutations of the group maps
 n_perm_networks = 1000  # spatial-null maps of the network correspondence; smallest p 1/(n + 1)
+# the significant set: spatial+network | network | network-shift; the book's grid runs the
+# calibrated rule (network-shift, min_r of analysis_lib.networks.rules.CALIBRATED_RULE)
+rule = "spatial+network"
+min_r = 0.0  # effect bound of the rule
+n_shift = 500  # circular shifts of the temporal null (rule network-shift)
+shift_fit = "marginal"  # marginal | joint (rule network-shift)
+dataset = ""  # the subjects' BOLD for the network-shift rule ("": as recorded by encode)
 seed = 0
 results_dir = "../results/dev/group"
 run_id = "dev"
@@ -57,7 +66,15 @@ from analysis_lib.pipeline import (
 # every parameter is checked here, before any work starts
 group_params = GroupParams(subjects=subjects, n_perm=n_perm, seed=seed)
 networks_params = NetworksParams(
-    atlas=atlas, correction=correction, threshold=threshold, n_perm=n_perm_networks, seed=seed
+    atlas=atlas,
+    correction=correction,
+    threshold=threshold,
+    n_perm=n_perm_networks,
+    seed=seed,
+    rule=rule,
+    min_r=min_r,
+    n_shift=n_shift,
+    shift_fit=shift_fit,
 )
 files = encoding_files(encodings, group_params.subjects)  # exactly these subjects
 out = Path(results_dir)
@@ -74,8 +91,23 @@ print(
 
 # %%
 atl = load_atlas(atlas, like=maps)
-# each (atom, network) pair: spatial null and network-level group test of the subject betas
-corr = networks(networks_params, maps, subject_results, atlas=atl)
+# each (atom, network) pair: spatial null, network-level group test of the subject betas
+# and, for the network-shift rule, the shift test on each subject's network-mean BOLD
+extra = {}
+if rule == "network-shift":
+    from analysis_lib import datasets
+
+    names = {dataset} if dataset else {ds.attrs.get("dataset", "") for ds in subject_results}
+    if len(names) != 1 or "" in names:
+        raise ValueError(
+            f"rule='network-shift' needs the subjects' BOLD: the encodings record the "
+            f"datasets {sorted(names)}; set the dataset parameter"
+        )
+    extra = {
+        "atoms": decomposition,
+        "bold": [datasets.load(next(iter(names)), ds.attrs["subject"]) for ds in subject_results],
+    }
+corr = networks(networks_params, maps, subject_results, atlas=atl, **extra)
 corr.attrs.update(model=model, run_id=run_id)
 write_netcdf(corr, out / "networks.nc")
 fig, ax = plt.subplots(figsize=(10, 4))

@@ -175,6 +175,71 @@ def test_parcels_without_a_network_are_left_out():
         parcel_correspondence(stat, pv, labels[:-1], xyz, n_perm=0)
 
 
+def test_network_shift_rule_on_parcels():
+    """The calibrated rule on parcel time series: an atom planted in one network's BOLD is
+    found there and only there; atoms unrelated to the BOLD are not assigned; a shared
+    (stimulus-driven) response that a random atom correlates with by chance in every
+    subject does not make it significant."""
+    from analysis_lib.hrf import convolve
+
+    xyz, labels = _parcels()
+    rng = np.random.default_rng(5)
+    n_sub, n_time, n_atom = 8, 200, 4
+    times = 0.8 * np.arange(n_time)
+
+    def course():
+        on = np.sort(rng.uniform(0, times[-1], 50))
+        x = convolve(on, rng.standard_normal(on.size), times)
+        return (x - x.mean()) / x.std()
+
+    atoms = np.column_stack([course() for _ in range(n_atom)])
+    shared = course()  # the same response in every subject, unrelated to the atoms
+    bold = rng.standard_normal((n_sub, n_time, len(xyz)))
+    bold += 0.8 * shared[None, :, None] * (labels == "net1")[None, None, :]
+    bold += 0.5 * atoms[None, :, 0, None] * (labels == "net2")[None, None, :]
+    # the group maps: one-sample t over subjects of each subject's correlations
+    z = (bold - bold.mean(1, keepdims=True)) / bold.std(1, keepdims=True)
+    r = np.einsum("ta,stv->sav", atoms, z) / n_time
+    t = r.mean(0) / (r.std(0, ddof=1) / np.sqrt(n_sub))
+    from scipy.stats import t as student
+
+    p = 2 * student.sf(np.abs(t), n_sub - 1)
+    stat, pv = _maps(t, p)
+    ds = parcel_correspondence(
+        stat,
+        pv,
+        labels,
+        xyz,
+        n_perm=0,
+        rule="network-shift",
+        min_r=0.1,
+        atoms=atoms,
+        bold=bold,
+        n_shift=200,
+        seed=0,
+    )
+    assert str(ds["assignment"].sel(atom=0).values) == "net2"
+    assert bool(ds["significant"].sel(atom=0, network="net2"))
+    assert int(ds["significant"].sum()) == 1, ds["significant"].values
+    assert float(ds["network_b"].sel(atom=0, network="net2")) > 0.1
+    assert json.loads(ds.attrs["params"])["rule"] == "network-shift"
+    with pytest.raises(ValueError, match="needs atoms and bold"):
+        parcel_correspondence(stat, pv, labels, xyz, n_perm=0, rule="network-shift")
+    with pytest.raises(ValueError, match="bold must be"):
+        parcel_correspondence(
+            stat,
+            pv,
+            labels,
+            xyz,
+            n_perm=0,
+            rule="network-shift",
+            atoms=atoms,
+            bold=bold[:, :-1],
+        )
+    with pytest.raises(ValueError, match="rule must be"):
+        parcel_correspondence(stat, pv, labels, xyz, n_perm=0, rule="network")
+
+
 # ----------------------------------------------------------------- sparse held-out R^2
 
 

@@ -58,6 +58,10 @@ NOTEBOOKS = {
         "correction": (NetworksParams, "correction"),
         "threshold": (NetworksParams, "threshold"),
         "n_perm_networks": (NetworksParams, "n_perm"),
+        "rule": (NetworksParams, "rule"),
+        "min_r": (NetworksParams, "min_r"),
+        "n_shift": (NetworksParams, "n_shift"),
+        "shift_fit": (NetworksParams, "shift_fit"),
     },
 }
 NOTEBOOK_ONLY = {
@@ -71,7 +75,15 @@ NOTEBOOK_ONLY = {
         "results_dir",
         "run_id",
     },
-    "12_group.py": {"model", "atoms_path", "encodings", "subjects", "results_dir", "run_id"},
+    "12_group.py": {
+        "model",
+        "atoms_path",
+        "encodings",
+        "subjects",
+        "dataset",
+        "results_dir",
+        "run_id",
+    },
 }
 # command -> (parameters class, the command's required non-parameter arguments)
 COMMANDS = {
@@ -177,6 +189,9 @@ def test_validated_defaults_and_validate_agree():
     # validate runs the book's Study A settings (validation.STUDY_A), not options
     assert validation.STUDY_A["correction"] == NetworksParams().correction
     assert validation.STUDY_A["threshold"] == NetworksParams().threshold
+    # its --rule default is the book's calibrated rule, not the stage's default (which needs
+    # no BOLD)
+    assert validation.STUDY_A["rule"] == "network-shift" != NetworksParams().rule
     assert cli_disagreements("validate", NetworksParams, []) == [
         "validate: no option for atlas",
         "validate: no option for correction",
@@ -186,6 +201,7 @@ def test_validated_defaults_and_validate_agree():
         "validate: no option for null",
         "validate: no option for subcortex",
         "validate: no option for alpha_assign",
+        "validate --rule: 'network-shift', NetworksParams: 'spatial+network'",
         "validate: no option for min_r",
         "validate: no option for n_shift",
         "validate: no option for shift_fit",
@@ -375,7 +391,7 @@ def test_group_refuses_what_should_not_be_combined(rng, encodings, tmp_path):
 
 
 def _gray_inputs(rng, *, n_sub=3, atoms_seed=0):
-    """The atoms and subject BOLD of :func:`_gray_group` (same draws)."""
+    """Atoms and subject BOLD on the grayordinates of :func:`_gray_group` (new draws)."""
     g = np.arange(0, 59412, 97)
     atoms = _atoms(np.random.default_rng(atoms_seed), n_atoms=2)
     bolds = [
@@ -390,12 +406,13 @@ def _gray_inputs(rng, *, n_sub=3, atoms_seed=0):
     return atoms, bolds
 
 
-def _gray_group(tmp_path, rng, *, n_sub=3, atoms_seed=0):
-    """Subject encodings and their group on a few grayordinates of the yeo7 atlas."""
+def _gray_group(tmp_path, rng, *, n_sub=3, atoms_seed=0, with_inputs=False):
+    """Subject encodings and their group on a few grayordinates of the yeo7 atlas (and,
+    with ``with_inputs``, the atoms and BOLD they were fitted on)."""
     g = np.arange(0, 59412, 97)
     r = np.random.default_rng(atoms_seed)
     atoms = _atoms(r, n_atoms=2)
-    files = []
+    files, bolds = [], []
     for s in range(n_sub):
         bold = xr.DataArray(
             rng.standard_normal((80, g.size)),
@@ -405,13 +422,15 @@ def _gray_group(tmp_path, rng, *, n_sub=3, atoms_seed=0):
         )
         enc = pipeline.encode(EncodeParams(n_perm=0, cv=0), atoms, bold)
         files.append(write_netcdf(enc, tmp_path / f"seed{atoms_seed}_sub-{s}.nc"))
+        bolds.append(bold)
     group = pipeline.group(GroupParams(n_perm=20), files)
-    return files, write_netcdf(group, tmp_path / f"group{atoms_seed}.nc")
+    group = write_netcdf(group, tmp_path / f"group{atoms_seed}.nc")
+    return (files, group, atoms, bolds) if with_inputs else (files, group)
 
 
 def test_networks_checks_group_and_subjects(rng, tmp_path):
     """Items 2 and 5: subjects of other atoms, a subject file as --group, alpha outside (0, 1)."""
-    files, group = _gray_group(tmp_path, rng)
+    files, group, atoms0, bolds0 = _gray_group(tmp_path, rng, with_inputs=True)
     other, _ = _gray_group(tmp_path, rng, atoms_seed=1)
     params = NetworksParams(atlas="yeo7", n_perm=10)
     res = pipeline.networks(params, group, files)
@@ -454,9 +473,14 @@ def test_networks_checks_group_and_subjects(rng, tmp_path):
     shift = NetworksParams(atlas="yeo7", n_perm=0, rule="network-shift", n_shift=20)
     with pytest.raises(ValueError, match="needs the atoms and the subjects' BOLD"):
         pipeline.networks(shift, group, files)
-    atoms, bolds = _gray_inputs(rng)
+    atoms, bolds = atoms0, bolds0
     with pytest.raises(ValueError, match="bold holds 2 subjects"):
         pipeline.networks(shift, group, files, atoms=atoms, bold=bolds[:2])
+    # other BOLD than the encodings were fitted on (fresh draws), or in another order
+    with pytest.raises(ValueError, match=r"sub-0.nc: the BOLD given .* is not the BOLD"):
+        pipeline.networks(shift, group, files, atoms=atoms, bold=_gray_inputs(rng)[1])
+    with pytest.raises(ValueError, match="not the BOLD this encoding was fitted on"):
+        pipeline.networks(shift, group, files, atoms=atoms, bold=bolds[::-1])
     res = pipeline.networks(shift, group, files, atoms=atoms, bold=bolds)
     assert {"network_b", "p_temporal"} <= set(res.data_vars)
     np.testing.assert_array_equal(res["p"].values, res["p_temporal"].values)

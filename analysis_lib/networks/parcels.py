@@ -121,6 +121,32 @@ def rank_threshold(surrogates: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray)
     return (pos.astype(np.int8) - neg.astype(np.int8)).astype(np.int8)
 
 
+def _shift_test(atoms, bold, nuisance, labels, keep, names, n_atom, n_shift, seed, fit):
+    """The network shift test on parcel time series (rule ``network-shift``)."""
+    from .temporal import network_courses, network_shift_test
+
+    if atoms is None or bold is None:
+        raise ValueError(
+            "rule='network-shift' needs atoms and bold: its null refits each subject's "
+            "network-mean BOLD on circularly shifted atoms"
+        )
+    a = np.asarray(atoms, float)
+    y = np.asarray(bold, float)
+    if a.ndim != 2 or a.shape[1] != n_atom:
+        raise ValueError(f"atoms must be (time, {n_atom}) like the maps, got {a.shape}")
+    if y.ndim != 3 or y.shape[2] != labels.size or y.shape[1] != a.shape[0]:
+        raise ValueError(
+            f"bold must be (subject, {a.shape[0]} volumes, {labels.size} parcels), got {y.shape}"
+        )
+    ids = np.arange(1, names.size + 1)
+    lab = np.zeros(labels.size, int)
+    for i, n in zip(ids, names, strict=True):
+        lab[keep & (labels == n)] = i
+    nuis = np.ones((a.shape[0], 1)) if nuisance is None else np.asarray(nuisance, float)
+    courses = [network_courses(y[s], lab, ids) for s in range(y.shape[0])]
+    return network_shift_test(a, courses, nuis, n_shift=n_shift, seed=seed, fit=fit)
+
+
 def parcel_correspondence(
     stat: xr.DataArray,
     pvalues: xr.DataArray,
@@ -134,6 +160,13 @@ def parcel_correspondence(
     seed: int = 0,
     alpha_assign: float = 0.05,
     subject_maps: xr.DataArray | None = None,
+    rule: str = "spatial+network",
+    min_r: float = 0.0,
+    atoms: np.ndarray | None = None,
+    bold: np.ndarray | None = None,
+    nuisance: np.ndarray | None = None,
+    n_shift: int = 500,
+    shift_fit: str = "marginal",
 ) -> xr.Dataset:
     """Dice overlap of thresholded parcel maps with networks, and autocorrelation-null p values.
 
@@ -159,6 +192,24 @@ def parcel_correspondence(
         BH level for assigning an atom to a network.
     subject_maps : DataArray (subject, atom, voxel), optional
         Per-subject maps; adds the network-level group test.
+    rule : {"spatial+network", "network-shift"}
+        The significant set, as in
+        :func:`~analysis_lib.networks.correspondence.correspondence`: the larger of the
+        spatial and subject-level network p, or the network shift test
+        (:func:`~analysis_lib.networks.temporal.network_shift_test`: each subject's
+        network-mean BOLD refitted on circularly shifted atoms) with ``|network_b| >=
+        min_r``. Either way ``p_fdr < alpha_assign``.
+    min_r : float
+        Effect bound of ``rule="network-shift"``.
+    atoms : ndarray, shape (n_time, n_atom), optional
+        The atom courses (``rule="network-shift"``), in the order of the maps' atoms.
+    bold : ndarray, shape (n_subject, n_time, n_voxel), optional
+        The subjects' parcel time series (``rule="network-shift"``).
+    nuisance : ndarray, shape (n_time, n_nuisance), optional
+        The encoding model's nuisance regressors (default: a constant).
+    n_shift : int
+        Circular shifts of the temporal null.
+    shift_fit : {"marginal", "joint"}
 
     Returns
     -------
@@ -192,7 +243,7 @@ def parcel_correspondence(
     ternary = sig[:, keep]
     onehot = labels[keep][:, None] == names[None, :]
     obs, polarity, pos, neg = _statistic(ternary, onehot, sign)
-    n_atom, n_net = obs.shape
+    n_atom = obs.shape[0]
     if n_perm > 0:
         dist = centroid_distances(np.asarray(xyz, float)[keep])
         surr = surrogate_maps(values[:, keep], dist, null=null, n_perm=n_perm, seed=seed)
@@ -204,6 +255,8 @@ def parcel_correspondence(
         null_mean = null_stat.mean(1)
     else:
         p_spatial = null_mean = np.full(obs.shape, np.nan)
+    if rule not in ("spatial+network", "network-shift"):
+        raise ValueError(f"rule must be 'spatial+network' or 'network-shift', got {rule!r}")
     extra = {}
     p = p_spatial
     if subject_maps is not None:
@@ -213,15 +266,46 @@ def parcel_correspondence(
             "p_network": (("atom", "network"), p_net, {"long_name": "network-level group p"}),
             "network_t": (("atom", "network"), t_net, {"long_name": "network-level group t"}),
         }
+    effect = None
+    if rule == "network-shift":
+        shift = _shift_test(
+            atoms, bold, nuisance, labels, keep, names, n_atom, n_shift, seed, shift_fit
+        )
+        p, effect = shift["p"], shift["b"]
+        extra |= {
+            "network_b": (
+                ("atom", "network"),
+                shift["b"],
+                {
+                    "long_name": f"{shift_fit} standardised coefficient of the atom for the "
+                    "network-mean BOLD, subject mean",
+                    "units": "1",
+                },
+            ),
+            "p_temporal": (
+                ("atom", "network"),
+                shift["p"],
+                {"long_name": "p value of network_b under circular shifts of the atoms"},
+            ),
+        }
+    tested = n_perm > 0 or rule == "network-shift"
     p_fdr = (
         false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
-        if n_perm > 0
+        if tested
         else np.full(obs.shape, np.nan)
     )
+    significant = p_fdr < alpha_assign if tested else np.zeros(obs.shape, bool)
+    if effect is not None and min_r > 0:
+        significant &= np.abs(np.nan_to_num(effect)) >= min_r
+    tie = np.abs(np.nan_to_num(effect)) if effect is not None else np.zeros(obs.shape)
     assignment = []
     for a in range(n_atom):
-        ok = p_fdr[a] < alpha_assign if n_perm > 0 else np.zeros(n_net, bool)
-        assignment.append(str(names[np.argmax(np.where(ok, obs[a], -1))]) if ok.any() else NONE)
+        ok = np.flatnonzero(significant[a])
+        if ok.size:  # largest Dice; ties broken by the larger |effect|, then the first
+            best = ok[np.lexsort((-ok, tie[a, ok], obs[a, ok]))[-1]]
+            assignment.append(str(names[best]))
+        else:
+            assignment.append(NONE)
     union = (ternary != 0).any(0)
     size = onehot.sum(0)
     an = ("atom", "network")
@@ -238,6 +322,7 @@ def parcel_correspondence(
             ),
             "p_spatial": (an, p_spatial, {"long_name": f"spatial-null p value ({null})"}),
             "p_fdr": (an, p_fdr, {"long_name": "BH q value over atoms x networks"}),
+            "significant": (an, significant, {"long_name": f"significant pair (rule {rule})"}),
             "null_mean": (an, null_mean, {"long_name": "mean Dice of null maps"}),
             "assignment": ("atom", np.array(assignment, dtype=str)),
             "n_significant": ("atom", (ternary != 0).sum(1), {"units": "parcels"}),
@@ -261,7 +346,12 @@ def parcel_correspondence(
                 "seed": seed,
                 "alpha_assign": alpha_assign,
                 "n_parcels_tested": int(keep.sum()),
-                "tests": "spatial+network" if extra else "spatial",
+                "tests": "spatial+network" if subject_maps is not None else "spatial",
+                "rule": rule,
+                "min_r": min_r,
+                **(
+                    {"n_shift": n_shift, "shift_fit": shift_fit} if rule == "network-shift" else {}
+                ),
             },
             maps=sha256_array(values),
         )

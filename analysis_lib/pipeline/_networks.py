@@ -66,7 +66,9 @@ class NetworksParams(StageParams):
         "spatial+network",
         "significant set: max(p_spatial, p_network) (spatial+network), the network-level "
         "group test (network) or the temporal null of shifted atoms (network-shift, needs "
-        "the atoms and BOLD), the last two with the effect bound min_r",
+        "the atoms and BOLD), the last two with the effect bound min_r; the default needs "
+        "no BOLD, the book's grid and validate run the calibrated network-shift "
+        "(analysis_lib.networks.rules.CALIBRATED_RULE)",
         choices=RULES,
     )
     min_r: float = param(
@@ -84,6 +86,24 @@ class NetworksParams(StageParams):
         "statistic of the temporal null: each atom alone (marginal) or all atoms in one fit",
         choices=("marginal", "joint"),
     )
+
+
+def _check_bold_digests(named, bold) -> None:
+    """Each BOLD must be the one its subject's encoding was fitted on (its recorded digest)."""
+    from ..encoding.core import as_bold
+    from ..io import sha256_array
+
+    for (name, ds), b in zip(named, bold, strict=True):
+        want = ds.attrs.get("input_bold_sha256")
+        if not want:
+            continue
+        got = sha256_array(np.asarray(as_bold(b).values))
+        if got != want:
+            raise ValueError(
+                f"{name}: the BOLD given for the network-shift rule is not the BOLD this "
+                f"encoding was fitted on (digest {got[:12]}, recorded {want[:12]}); pass "
+                "each subject's own BOLD, in the order of the subjects"
+            )
 
 
 def networks(
@@ -164,6 +184,7 @@ def networks(
             )
         if len(bold) != len(named):
             raise ValueError(f"bold holds {len(bold)} subjects, subjects {len(named)}")
+        _check_bold_digests(named, bold)
         drift = encoding_drift(named)
     if atlas is None:
         atlas = load_atlas(params.atlas, like=group, labels=labels)

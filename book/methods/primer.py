@@ -447,11 +447,16 @@ glue("primer_null_tests", int(pvals["circular shift"].size), display=False)
 # the Dice is recomputed; $p = (1 + \#\{\text{spins with Dice} \ge \text{observed}\}) /
 # (1 + B)$. Volumes use the voxels near the cortex projected to the sphere (or 3-D phase
 # randomisation). The spin null cannot tell a stimulus-driven network response from
-# network-shaped intrinsic fluctuations that an atom picks up by chance in each subject, so
-# the pipeline also tests each pair at the network level from the subject betas (a
-# one-sample $t$ test across subjects of the beta averaged over the network) and keeps the
-# larger p value ({doc}`../validation/phantom`). Each atom is **assigned** to the network
-# with the largest Dice among those with BH-corrected $p < 0.05$, or to none.
+# network-shaped intrinsic fluctuations that an atom picks up by chance in each subject,
+# nor a shared stimulus-driven response that a random atom correlates with by chance (the
+# same chance correlation in every subject, so a test across subjects cannot either). The
+# book's grid therefore decides at the network level with the **stimulus** as the random
+# unit (`rule="network-shift"`, {mod}`analysis_lib.networks.temporal`): the subject mean
+# of the atom's correlation with each subject's network-mean BOLD, against its values for
+# circular shifts of the atoms, BH-corrected over all pairs and with an effect bound chosen
+# on tuning data ({doc}`../validation/phantom`; its level under partial nulls on real BOLD
+# is on {doc}`../validation/calibration`). Each atom is **assigned** to the network with
+# the largest Dice among its significant pairs, or to none.
 #
 # **Demo.** Three maps over every 12th cortical grayordinate (the sampling of the
 # simulated data sets), compared with the 7 Yeo networks: the Default network with noise;

@@ -90,23 +90,38 @@ glue("net_correction", str(params["correction"]), display=False)
 glue("net_threshold", float(params["threshold"]), display=False)
 glue("net_n_perm", int(params["n_perm"]), display=False)
 glue("net_null", str(params["null"]), display=False)
+glue("net_rule", str(params.get("rule", "spatial+network")), display=False)
+glue("net_min_r", float(params.get("min_r", 0.0)), display=False)
+glue("net_n_shift", int(params.get("n_shift", 0)), display=False)
 glue("net_atlas", str(corr[models[0]].attrs.get("atlas", "?")), display=False)
 glue("net_n_networks", int(corr[models[0]].sizes["network"]), display=False)
 info
 
 # %% [markdown]
 # The maps are thresholded with the {glue:text}`net_correction` p values at
-# {glue:text}`net_threshold`, compared with the {glue:text}`net_n_networks` networks of
-# the {glue:text}`net_atlas` atlas, and every overlap is tested twice: against
-# {glue:text}`net_n_perm` spatial null maps ({glue:text}`net_null`), and at the network
-# level, by a one-sample $t$ test across subjects of the subject betas averaged over the
-# network (network-shaped fluctuations that an atom picks up by chance in each subject fool
-# the spatial null but not this test; see {doc}`../validation/phantom`). A pair's p value is
-# the larger of the two: an intersection-union test, which is **conservative** (its
-# false-positive rate on the null phantom lies below the nominal level, and on the
-# content phantom it finds almost none of the planted pairs; both measured on
-# {doc}`../validation/phantom`). Pairs with a Benjamini-Hochberg q below 0.05 over all
-# atoms x networks form the significant set that assignments and metrics read.
+# {glue:text}`net_threshold` and compared with the {glue:text}`net_n_networks` networks of
+# the {glue:text}`net_atlas` atlas. Which (atom, network) pairs count is the grid's
+# `rule`, here **{glue:text}`net_rule`** ({mod}`analysis_lib.networks.correspondence`):
+#
+# - `network-shift` (the calibrated rule, chosen on tuning seeds of the content phantom,
+#   {doc}`../validation/phantom`): each subject's network-mean BOLD is correlated with the
+#   atom (after the encoding model's drift terms), the correlations are averaged over
+#   subjects ($b_{kn}$), and $b_{kn}$ is compared with its value for
+#   {glue:text}`net_n_shift` circular shifts of the atoms (the same shift for every
+#   subject: the *stimulus* is the random unit). A pair is significant when its two-sided
+#   p value survives Benjamini-Hochberg correction over all atoms x networks at 0.05 **and**
+#   $|b_{kn}| \ge$ {glue:text}`net_min_r`.
+# - `spatial+network` (the former rule): the larger of a spatial-null p
+#   ({glue:text}`net_n_perm` {glue:text}`net_null` null maps) and a one-sample $t$ test
+#   across subjects of the subject betas averaged over the network; an intersection-union
+#   test, conservative, but with subjects as the random unit it lets random atoms pass
+#   (every subject shares the same chance correlation with the film- or story-driven
+#   response; measured on {doc}`../validation/phantom` and, on real BOLD, under partial
+#   nulls on {doc}`../validation/calibration`).
+#
+# The spatial-null p and the Dice are still computed and shown: the Dice says *where* an
+# atom's map lies, the rule says whether the atom carries what drives the network.
+# Significant pairs form the one set that assignments and metrics read.
 #
 # ## Atom brain maps
 #
@@ -155,8 +170,8 @@ for m in models:
 #
 # Dice overlap $2|A \cap N| / (|A| + |N|)$ of each atom's significant set $A$ (the larger of
 # its positive and negative sets) with each network $N$, for the atoms with at least one
-# significant grayordinate. A dot marks overlaps whose p value (the larger of the spatial-null
-# and the network-level p) survives Benjamini-Hochberg correction over all (atom, network) pairs at 0.05; a red frame marks
+# significant grayordinate. A dot marks the significant pairs of the rule above
+# ({glue:text}`net_rule`); a red frame marks
 # the network the atom is **assigned** to: the largest Dice among those significant pairs.
 
 # %%

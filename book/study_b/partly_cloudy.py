@@ -411,9 +411,12 @@ for area in roi_table.index:
 #   networks stage thresholds them (parametric group p < {glue:text}`pc_fa_threshold`),
 #   Dice with each network over the 268 Shen parcels, and a spatial null that keeps each
 #   map's autocorrelation over the parcel centroids (Moran spectral randomisation,
-#   brainspace; {mod}`analysis_lib.networks.parcels`), combined with the network-level
-#   group test and BH-corrected over atoms x networks. The *chance Dice* of a pair is the
-#   mean Dice of its null maps;
+#   brainspace; {mod}`analysis_lib.networks.parcels`): the *chance Dice* of a pair is the
+#   mean Dice of its null maps. Which pairs are significant is decided by the book's
+#   calibrated rule (`network-shift`): every subject's network-mean BOLD refitted on
+#   circularly shifted atoms, BH-corrected over atoms x networks, with the effect bound
+#   {glue:text}`pc_fa_min_r` (why not a test across subjects: on these very data it
+#   declares atoms planted elsewhere, {doc}`../validation/calibration`);
 # * **unique variance**: held-out $R^2$ of the event-type model and of event model +
 #   atoms, per subject and region (blocked CV with a {glue:text}`pc_fa_gap`-volume gap,
 #   ridge penalties chosen in inner folds), its difference $\Delta R^2$ averaged over each
@@ -491,6 +494,7 @@ glue("pc_fa_k", int(fa_params.n_atoms))
 glue("pc_fa_n_texts", int(first.attrs["n_texts"]))
 glue("pc_fa_n_subjects", int(first.attrs["n_subjects"]))
 glue("pc_fa_threshold", fa_params.threshold)
+glue("pc_fa_min_r", fa_params.min_r)
 glue("pc_fa_gap", int(fa_params.gap))
 glue(
     "pc_fa_n_sig",
@@ -547,7 +551,7 @@ glue(
 )
 
 # %% [markdown]
-# Atoms assigned to a network (BH q < 0.05, spatial null and network-level test): for
+# Atoms assigned to a network (significant by the rule above, largest Dice): for
 # the trained models {glue:text}`pc_fa_assigned_pre`; for the random-weight models
 # {glue:text}`pc_fa_assigned_ctrl`. On these data, Dice correspondence
 # {glue:text}`pc_fa_dice_verdict`. The reason is visible in the maps: any regressor locked
