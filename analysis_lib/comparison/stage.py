@@ -440,3 +440,44 @@ def summary_table(ds: xr.Dataset) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("feature set")
+
+
+def series_rows(ds: xr.Dataset) -> list[dict]:
+    """The capability series of a :func:`compare` result, one row per model and kind.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Output of :func:`compare` or :func:`cached_compare`.
+
+    Returns
+    -------
+    list of dict
+        For every model of :data:`SERIES` present, its ``atoms`` (K = 16) and
+        ``surprisal`` sets: ``model``, ``features``, ``feature_set``, ``perplexity`` (None
+        for models without a language-model head), ``dR2`` (mean over ROIs of the group
+        mean dR^2), ``lo``, ``hi`` (its 95 % bootstrap interval) and ``p_holm``. Plain
+        Python values, so that a recorded run (``benchmarks/alice_series.py``) holds the
+        same rows as the chapter computes.
+    """
+    names = {str(f) for f in ds["feature_set"].values}
+    rows = []
+    for m in SERIES:
+        for kind, fs in (("atoms", f"atoms:{m}:16"), ("surprisal", f"surprisal:{m}")):
+            if fs not in names:
+                continue
+            d = ds.sel(feature_set=fs)
+            ppl = float(d["perplexity"])
+            rows.append(
+                {
+                    "model": m,
+                    "features": kind,
+                    "feature_set": fs,
+                    "perplexity": ppl if np.isfinite(ppl) else None,
+                    "dR2": float(d["roi_mean_dr2_mean"]),
+                    "lo": float(d["roi_mean_ci_low"]),
+                    "hi": float(d["roi_mean_ci_high"]),
+                    "p_holm": float(d["roi_mean_p_holm"]),
+                }
+            )
+    return rows

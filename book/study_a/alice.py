@@ -56,6 +56,7 @@ require_data("alice")  # without the data: a box saying how to fetch them; the r
 # %matplotlib inline
 import json
 import warnings
+from pathlib import Path
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 import matplotlib.pyplot as plt
@@ -66,13 +67,21 @@ from myst_nb import glue
 from transformers.utils import logging as hf_logging
 
 from analysis_lib.comparison import CompareParams, cached_compare, summary_table
-from analysis_lib.comparison.stage import BOOK_K_SWEEP, PC_LAYERS, SERIES, usable_subjects
+from analysis_lib.comparison.stage import (
+    BOOK_K_SWEEP,
+    PC_LAYERS,
+    SERIES,
+    series_rows,
+    usable_subjects,
+)
 from analysis_lib.datasets import alice
 from analysis_lib.extraction import cached_extract
 from analysis_lib.models import is_available
 from analysis_lib.word_timing import timing_leak
 
 hf_logging.disable_progress_bar()
+#: The recorded run with the Qwen series (benchmarks/alice_series.py).
+RECORD = Path("../../benchmarks/results/alice_series.json").resolve()
 hf_logging.set_verbosity_error()
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False})
 LABEL = {
@@ -102,8 +111,10 @@ if missing_qwen:
         Markdown(
             "```{warning}\nThe Qwen weights are not prepared in this data home ("
             + ", ".join(missing_qwen)
-            + "), so the Qwen feature sets are left out and the capability series below "
-            + "shows only the models present. Prepare them with\n\n    "
+            + "), so this build does not compute the Qwen feature sets; the capability "
+            + "series below draws them from the recorded run `benchmarks/results/"
+            + "alice_series.json` when one is present (marked as such). Prepare them with"
+            + "\n\n    "
             + "python -m analysis_lib fetch-weights "
             + " ".join(missing_qwen)
             + "\n\nand rebuild.\n```"
@@ -227,24 +238,55 @@ fig.tight_layout()
 # $\Delta R^2$ over ROIs.
 
 # %%
-rows = []
-for m in SERIES:
-    for kind, fs in (("atoms", f"atoms:{m}:16"), ("surprisal", f"surprisal:{m}")):
-        if fs not in ds["feature_set"]:
-            continue
-        d = ds.sel(feature_set=fs)
-        rows.append(
-            {
-                "model": m,
-                "features": kind,
-                "perplexity": float(d["perplexity"]),
-                "dR2": float(d["roi_mean_dr2_mean"]),
-                "lo": float(d["roi_mean_ci_low"]),
-                "hi": float(d["roi_mean_ci_high"]),
-                "p_holm": float(d["roi_mean_p_holm"]),
-            }
+series = pd.DataFrame(series_rows(ds)).assign(source="this build")
+record = None
+if missing_qwen and RECORD.is_file():
+    record = json.loads(RECORD.read_text())
+    live_params = json.loads(  # as the record holds them (tuples become lists)
+        json.dumps({k: v for k, v in params.as_dict().items() if k != "n_jobs"})
+    )
+    if record["params"] != live_params:
+        display(
+            Markdown(
+                f"```{{warning}}\nThe recorded run `{RECORD.name}` used other parameters "
+                "than this page; its Qwen points are not shown. Rerun its command.\n```"
+            )
         )
-series = pd.DataFrame(rows)
+        record = None
+if record is not None:
+    rec = pd.DataFrame(record["rows"])
+    shared = series.merge(rec, on="feature_set", suffixes=("", "_rec"))
+    rec_diff = float((shared["dR2"] - shared["dR2_rec"]).abs().max()) if len(shared) else np.nan
+    same_subjects = record["subjects"] == [str(x) for x in ds["subject"].values]
+    added = rec[rec["model"].isin(missing_qwen)].assign(
+        source=f"recorded {record['date']} ({record['commit']})"
+    )
+    series = pd.concat([series, added], ignore_index=True)
+    glue("alice_record_date", record["date"], display=False)
+    glue("alice_record_commit", record["commit"], display=False)
+    glue("alice_record_command", record["command"], display=False)
+    glue("alice_record_diff", rec_diff, display=False)
+    display(
+        Markdown(
+            f"The Qwen points (hollow markers) come from the **recorded run** "
+            f"`{RECORD.relative_to(RECORD.parents[2])}` made on {record['date']} at commit "
+            f"`{record['commit']}` with `{record['command']}` (the same stage and "
+            f"parameters as this page, {record['n_subjects']} subjects; "
+            + (
+                "the same subjects as here"
+                if same_subjects
+                else "**other subjects than this build**, so the points are not comparable"
+            )
+            + "). Its rows for the "
+            f"{len(shared)} feature sets this build computed as well differ from this "
+            f"build's by at most {rec_diff:.2g} in mean ΔR²"
+            + (
+                " (the record was made by the code that made this page)."
+                if rec_diff < 1e-6
+                else ": **the code has changed since the record was made; rerun its command**."
+            )
+        )
+    )
 fig, (ax0, ax) = plt.subplots(
     1, 2, figsize=(10, 4.2), sharey=True, gridspec_kw={"width_ratios": [1, 3]}
 )
@@ -258,23 +300,42 @@ ax0.set_title("no perplexity (encoders)", fontsize=9)
 causal = series[series["perplexity"].notna()]
 for kind, marker, color in (("atoms", "s", "C0"), ("surprisal", "o", "C1")):
     sub = causal[causal["features"] == kind].sort_values("perplexity")
-    ax.errorbar(
-        sub["perplexity"],
-        sub["dR2"],
-        yerr=[sub["dR2"] - sub["lo"], sub["hi"] - sub["dR2"]],
-        fmt=marker + "-",
-        color=color,
-        label=f"{kind}",
-        capsize=3,
-    )
+    ax.plot(sub["perplexity"], sub["dR2"], "-", color=color, label=kind)
     for r in sub.itertuples():
-        ax.annotate(LABEL[r.model], (r.perplexity, r.hi), fontsize=7, ha="center", va="bottom")
+        ax.errorbar(
+            r.perplexity,
+            r.dR2,
+            yerr=[[r.dR2 - r.lo], [r.hi - r.dR2]],
+            fmt=marker,
+            color=color,
+            mfc=color if r.source == "this build" else "white",
+            capsize=3,
+        )
+        if kind == "atoms":  # one label per model, under its atoms' interval
+            ax.annotate(
+                LABEL[r.model],
+                (r.perplexity, r.lo),
+                xytext=(0, -4),
+                textcoords="offset points",
+                fontsize=7,
+                ha="center",
+                va="top",
+            )
+if (series["source"] != "this build").any():
+    from matplotlib.lines import Line2D
+
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(
+        Line2D([], [], marker="s", ls="", color="0.3", mfc="white", label="recorded run")
+    )
+    ax.legend(handles=handles, frameon=False)
+else:
+    ax.legend(frameon=False)
 for a in (ax0, ax):
     a.axhline(0, color="0.4", lw=0.8)
 ax.set_xscale("log")
 ax.invert_xaxis()
 ax.set_xlabel("per-word perplexity on the Alice chapter (log; more capable to the right)")
-ax.legend(frameon=False)
 fig.tight_layout()
 for r in series.itertuples():
     key = f"alice_{r.features}_{r.model.replace('-', '_').replace('.', '_')}"
@@ -284,7 +345,7 @@ for r in series.itertuples():
 # One perplexity per model (a model appears once for its atoms and once for its surprisal).
 for model, ppl in causal.groupby("model")["perplexity"].first().items():
     glue(f"alice_ppl_{model.replace('-', '_').replace('.', '_')}", ppl, display=False)
-series.round(4)
+series.drop(columns="feature_set").round(4)
 
 # %% [markdown]
 # ## How many atoms, and which layer
@@ -322,6 +383,7 @@ for m in SERIES:
     )
 ax.set(xscale="log", xlabel="atoms K", ylabel="mean held-out ΔR² over ROIs (95 % CI)")
 ax.set_xticks(all_ks, [str(k) for k in all_ks])
+ax.minorticks_off()  # the log axis's minor labels (6, 20, 30 ...) would overlap these
 ax.axhline(0, color="0.4", lw=0.8)
 ax.legend(frameon=False, fontsize=8)
 for m, layers in PC_LAYERS.items() if has_pcs else ():
@@ -438,7 +500,13 @@ if len(causal_atoms) >= 3:
     rho = spearmanr(-np.log(causal_atoms["perplexity"]), causal_atoms["dR2"]).statistic
     glue("alice_capability_rho", float(rho), display=False)
     lines.append(
-        f"- Across the {len(causal_atoms)} causal models, the Spearman correlation between "
+        f"- Across the {len(causal_atoms)} causal models"
+        + (
+            f" ({(causal_atoms['source'] != 'this build').sum()} of them from the recorded run)"
+            if (causal_atoms["source"] != "this build").any()
+            else ""
+        )
+        + ", the Spearman correlation between "
         f"capability (−log perplexity) and the atoms' ΔR² is {rho:.2f}; with "
         f"{len(causal_atoms)} models and overlapping intervals this is descriptive, not a "
         "test."
