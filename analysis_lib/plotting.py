@@ -315,12 +315,14 @@ def dice_heatmap(
     Parameters
     ----------
     corr : Dataset
-        From :func:`analysis_lib.networks.correspondence`: ``dice`` and ``p_fdr`` (atom,
-        network), ``assignment`` (atom).
+        From :func:`analysis_lib.networks.correspondence`: ``dice`` and ``significant``
+        (or, for older results, ``p_fdr``) (atom, network), ``assignment`` (atom).
     ax : matplotlib Axes, optional
     title : str
     alpha : float
-        Pairs with ``p_fdr < alpha`` get a dot; each atom's assigned network a red frame.
+        Without ``significant``, pairs with ``p_fdr < alpha`` get a dot (with it, the
+        significant pairs of the correspondence's rule); each atom's assigned network a red
+        frame.
     atoms : sequence, optional
         Atoms to show (default: all).
     annotate : bool
@@ -357,9 +359,12 @@ def dice_heatmap(
         fmt=".2f",
         cbar_kws={"label": "Dice overlap (unitless, 0-1)"},
     )
-    if "p_fdr" in corr:
+    if "significant" in corr:  # the rule's significant set (bound included)
+        rows, cols = np.nonzero(corr["significant"].transpose("atom", "network").values)
+    elif "p_fdr" in corr:
         q = corr["p_fdr"].transpose("atom", "network").values
         rows, cols = np.nonzero(np.nan_to_num(q, nan=1.0) < alpha)
+    if "significant" in corr or "p_fdr" in corr:
         ax.scatter(cols + 0.85, rows + 0.2, s=9, c="white", edgecolors="black", linewidths=0.5)
     if "assignment" in corr:
         for r, name in enumerate(str(a) for a in corr["assignment"].values):

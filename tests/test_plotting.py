@@ -121,6 +121,11 @@ def test_dice_heatmap_labels_marks_and_frames():
     np.testing.assert_allclose(np.asarray(offsets), [[0.85, 0.2], [2.85, 1.2]])
     frames = [p for p in ax.patches if not p.get_fill()]
     assert sorted((p.get_x(), p.get_y()) for p in frames) == [(0, 0), (2, 1)]
+    # with a significant set (a rule with an effect bound), the dots follow it, not p_fdr
+    corr = _corr()
+    corr["significant"] = (("atom", "network"), [[False, False, False], [False, False, True]])
+    ax = plotting.dice_heatmap(corr)
+    np.testing.assert_allclose(np.asarray(ax.collections[-1].get_offsets()), [[2.85, 1.2]])
     with pytest.raises(ValueError, match="correspondence"):
         plotting.dice_heatmap(xr.Dataset({"x": ("atom", [1])}))
 

@@ -184,10 +184,10 @@ table.style.format(precision=3)
 #
 # ## Where do modality-selective sub-groups map?
 #
-# The network each atom's group map is assigned to (Dice overlap with the
-# Cole-Anticevic networks, tested against a spatial null and at the network level,
-# {func}`analysis_lib.networks.correspondence`;
-# `none` when no overlap is significant), split by the selectivity class of the
+# The network each atom's group map is assigned to (the largest Dice overlap with the
+# Cole-Anticevic networks among the pairs the grid's `network-shift` rule declares
+# significant, {func}`analysis_lib.networks.correspondence`;
+# `none` when no pair is significant), split by the selectivity class of the
 # atom's sub-group.
 
 # %% tags=["remove-input"]
@@ -216,7 +216,7 @@ display_table
 
 # %% tags=["remove-cell"]
 # Assigned networks against the same model's held-out prediction there: an atom is
-# assigned where its (in-sample) group map overlaps a network beyond the spatial null;
+# assigned where the rule declares the pair significant and its map overlaps most;
 # the held-out r is what all atoms together predict in that network on unseen data.
 check_rows = []
 for m in vl:
@@ -241,8 +241,9 @@ glue(
 )
 
 # %% [markdown]
-# Assignment and prediction answer different questions. An atom is assigned where its
-# in-sample group map overlaps a network more than the spatial null allows; the held-out
+# Assignment and prediction answer different questions. An atom is assigned, among the
+# networks whose in-sample mean BOLD follows it beyond its circular shifts (the grid's
+# `network-shift` rule), to the one its group map overlaps most; the held-out
 # $r$ of the prediction page is what all atoms together predict in a network on data the
 # fit never saw. Assignments to a network where the same model's held-out mean $r$ is
 # below 0.05 (these simulated data): {glue:text}`sb_arch_weak_assign`. Such an atom has

@@ -458,7 +458,7 @@ for ax in axes.ravel()[len(film) :]:
 for ax, (model, ds) in zip(axes.ravel(), film.items(), strict=False):
     excess = (ds["dice"] - ds["null_mean"]).values
     im = ax.imshow(excess, cmap="RdBu_r", vmin=-0.3, vmax=0.3, aspect="auto")
-    hit = ds["p_fdr"].values < fa_params.alpha_assign
+    hit = ds["significant"].values  # the rule's significant pairs
     yy, xx = np.nonzero(hit)
     ax.scatter(xx, yy, marker="o", s=14, facecolors="none", edgecolors="k", lw=0.9)
     ax.set_xticks(range(ds.sizes["network"]), ds["network"].values, rotation=90, fontsize=7)
