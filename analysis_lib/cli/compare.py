@@ -4,8 +4,12 @@ For every usable subject and ROI: held-out R^2 of the base model and of base + e
 feature set (blocked CV with a gap, penalties chosen in inner folds, himalaya banded ridge),
 the unique variance dR^2, its group mean with a bootstrap 95 % interval, a sign-flip test
 over subjects and Holm's correction over ROIs x feature sets. Results are cached in the
-data home (the book page reads the same cache). Example::
+data home (the book page reads the same cache). Without ``--features`` it runs the
+chapter's full comparison (the ``study-a`` preset: the controls, every model's atoms with
+K sweeps, SmolLM2 layer PCs and every causal model's surprisal; the Qwen sets where their
+weights are prepared); a first run extracts every model and takes a while. Examples::
 
+    python -m analysis_lib compare --dataset alice --json
     python -m analysis_lib compare --dataset alice --base rate,sndpwr,motion \\
         --features authors,timing,atoms:minilm,surprisal:smollm2,atoms:tiny-bert --json
 """

@@ -37,7 +37,9 @@ BASE_TERMS = ("rate", "sndpwr", "motion", "wordrate")
 #: Changes whenever the fitting method changes (part of every cache key).
 METHOD = "band-grid-v1"
 DATASETS = ("alice",)
-DEFAULT_FEATURES = "authors,timing,atoms:minilm,atoms:smollm2,atoms:tiny-bert,surprisal:smollm2"
+#: The default is the chapter's full comparison (every feature set of issue 15): controls,
+#: atoms with K sweeps, layer PCs and surprisal of every model whose weights are present.
+DEFAULT_FEATURES = "study-a"
 #: Models of the capability series, random-weight twins first.
 SERIES = ("tiny-bert", "tiny-llama", "minilm", "smollm2", "qwen2.5-0.5b", "qwen2.5-1.5b")
 CAUSAL_SERIES = ("tiny-llama", "smollm2", "qwen2.5-0.5b", "qwen2.5-1.5b")
