@@ -61,6 +61,7 @@ from analysis_lib.pipeline import (
     group,
     metrics,
     networks,
+    subject_bold,
 )
 
 # every parameter is checked here, before any work starts
@@ -95,18 +96,7 @@ atl = load_atlas(atlas, like=maps)
 # and, for the network-shift rule, the shift test on each subject's network-mean BOLD
 extra = {}
 if rule == "network-shift":
-    from analysis_lib import datasets
-
-    names = {dataset} if dataset else {ds.attrs.get("dataset", "") for ds in subject_results}
-    if len(names) != 1 or "" in names:
-        raise ValueError(
-            f"rule='network-shift' needs the subjects' BOLD: the encodings record the "
-            f"datasets {sorted(names)}; set the dataset parameter"
-        )
-    extra = {
-        "atoms": decomposition,
-        "bold": [datasets.load(next(iter(names)), ds.attrs["subject"]) for ds in subject_results],
-    }
+    extra = {"atoms": decomposition, "bold": subject_bold(subject_results, dataset or None)}
 corr = networks(networks_params, maps, subject_results, atlas=atl, **extra)
 corr.attrs.update(model=model, run_id=run_id)
 write_netcdf(corr, out / "networks.nc")

@@ -664,3 +664,54 @@ def test_metrics_stage_and_cli(rng, tmp_path):
     other = decomposition.assign(atoms=decomposition["atoms"] + 1.0)
     with pytest.raises(ValueError, match="fitted on other atoms"):
         pipeline.metrics(MetricsParams(), other, read_netcdf(group), corr, None)
+
+
+def test_networks_cli_runs_the_calibrated_rule(rng, tmp_path):
+    """`networks --rule network-shift`: the atoms from --atoms, each subject's BOLD loaded
+    from the dataset its encoding records (pipeline.subject_bold) and checked against the
+    encoding's digest; clear errors without the inputs."""
+    import json
+
+    from analysis_lib import datasets
+    from analysis_lib.pipeline import subject_bold
+
+    subs = ["sub-01", "sub-02", "sub-03"]
+    bolds = [datasets.load("phantom-null", s) for s in subs]
+    time = bolds[0]["time"].values
+    atoms = xr.Dataset(
+        {"atoms": (("time", "atom"), rng.standard_normal((time.size, 2)))},
+        coords={"time": time, "atom": [0, 1]},
+    )
+    files = [
+        write_netcdf(
+            pipeline.encode(EncodeParams(n_perm=0, cv=0), atoms, b, subject=s),
+            tmp_path / f"enc_{s}.nc",
+        )
+        for s, b in zip(subs, bolds, strict=True)
+    ]
+    group = write_netcdf(pipeline.group(GroupParams(n_perm=20), files), tmp_path / "group.nc")
+    atoms_nc = write_netcdf(atoms, tmp_path / "atoms.nc")
+    loaded = subject_bold(files)
+    assert [b.attrs["subject"] for b in loaded] == subs
+    out = tmp_path / "net.nc"
+    base = ["networks", "--group", str(group), "--subjects", *map(str, files), "--quiet"]
+    base += ["--rule", "network-shift", "--min-r", "0.16", "--n-shift", "50", "--n-perm", "0"]
+    assert main([*base, "--out", str(out)]) == 2  # no --atoms
+    assert not out.exists()
+    assert main([*base, "--atoms", str(atoms_nc), "--out", str(out)]) == 0
+    res = read_netcdf(out)
+    assert {"network_b", "p_temporal", "significant"} <= set(res.data_vars)
+    assert json.loads(res.attrs["params"])["rule"] == "network-shift"
+    # BOLD of another dataset than the one fitted: refused by its digest
+    with pytest.raises(ValueError, match="not the BOLD this encoding was fitted on"):
+        pipeline.networks(
+            NetworksParams(rule="network-shift", n_perm=0, n_shift=50, atlas="cole-anticevic"),
+            group,
+            files,
+            atoms=atoms,
+            bold=subject_bold(files, "phantom-story"),
+        )
+    no_attrs = read_netcdf(files[0])
+    del no_attrs.attrs["dataset"]
+    with pytest.raises(ValueError, match="records no dataset or subject"):
+        subject_bold([no_attrs])

@@ -7,8 +7,15 @@ to networks and writes dice, p, p_fdr, assignment and coverage to a netCDF file.
 ``--subjects`` (the per-subject encoding results the group maps came from; checked
 against the group's atoms and subjects) each pair is also tested at the network level
 (one-sample t of the subject betas averaged over the network) and ``p`` is the larger of
-the two p values: the validated setting, with the default voxel threshold (uncorrected
-p < 0.01). Options: the fields of :class:`analysis_lib.pipeline.NetworksParams`.
+the two p values, with the default voxel threshold (uncorrected p < 0.01). The book's
+calibrated rule (``--rule network-shift --min-r 0.16``, what the grid runs) refits each
+subject's network-mean BOLD on circularly shifted atoms: it also needs ``--atoms`` (the
+decomposition the subjects were fitted on) and the subjects' BOLD, loaded from the dataset
+each encoding records (or ``--dataset``) and checked against the encoding's digest.
+Options: the fields of :class:`analysis_lib.pipeline.NetworksParams`. Example::
+
+    python -m analysis_lib networks --group group.nc --subjects enc_*.nc \
+        --atoms atoms.nc --rule network-shift --min-r 0.16 --out networks.nc
 """
 
 from __future__ import annotations
@@ -31,6 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="per-subject encoding results (.nc) for the network-level group test",
     )
     parser.add_argument("--labels", help="label table (id,name) for a user NIfTI atlas")
+    parser.add_argument(
+        "--atoms", help="decomposition (.nc) the subjects were fitted on (rule network-shift)"
+    )
+    parser.add_argument(
+        "--dataset",
+        help="dataset of the subjects' BOLD (rule network-shift; default: as each subject "
+        "encoding records it)",
+    )
     add_params_arguments(parser, NetworksParams)
     # the threshold's former name (argparse would otherwise read --alpha as --alpha-assign)
     parser.add_argument(
@@ -50,11 +65,27 @@ def run(args: argparse.Namespace) -> int:
 
     params = params_from_args(NetworksParams, args)
     out = check_output(args.out)
+    extra = {}
+    if params.rule == "network-shift":
+        extra = _shift_inputs(args)
     result = networks(
-        params, args.group, args.subjects, labels=args.labels, progress=not args.quiet
+        params, args.group, args.subjects, labels=args.labels, progress=not args.quiet, **extra
     )
     write_netcdf(result, out)
     for atom, net in zip(result["atom"].values, result["assignment"].values, strict=True):
         print(f"atom {atom}: {net}")
     print(f"wrote {out}")
     return 0
+
+
+def _shift_inputs(args: argparse.Namespace) -> dict:
+    """The atoms and each subject's BOLD for ``--rule network-shift``."""
+    from ..io import read_netcdf
+    from ..pipeline import subject_bold
+
+    if not args.atoms or not args.subjects:
+        raise ValueError(
+            "--rule network-shift needs --atoms (the decomposition) and --subjects (the "
+            "subject encodings): its null refits each subject's network-mean BOLD"
+        )
+    return {"atoms": read_netcdf(args.atoms), "bold": subject_bold(args.subjects, args.dataset)}

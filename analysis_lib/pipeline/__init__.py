@@ -31,7 +31,7 @@ from ._encode import EncodeParams, encode
 from ._extract import ExtractParams, extract
 from ._group import GroupParams, encoding_files, group
 from ._metrics import MetricsParams, metrics, significant_voxels
-from ._networks import NetworksParams, networks
+from ._networks import NetworksParams, networks, subject_bold
 from .params import StageParams, param, stage_provenance
 
 #: Every stage's parameters class, by stage name.
@@ -66,4 +66,5 @@ __all__ = [
     "param",
     "significant_voxels",
     "stage_provenance",
+    "subject_bold",
 ]

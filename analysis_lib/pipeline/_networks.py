@@ -271,3 +271,40 @@ def encoding_drift(named: Sequence[tuple[str, Any]]) -> dict[str, Any]:
         raise ValueError(f"the subject encodings were fitted with different drift models: {seen}")
     model, high_pass = seen.pop()
     return {"drift_model": model, "high_pass": high_pass}
+
+
+def subject_bold(subjects: Sequence[Any], dataset: str | None = None) -> list:
+    """Each subject's BOLD, as its encoding recorded it (for ``rule="network-shift"``).
+
+    Parameters
+    ----------
+    subjects : list of Datasets or paths
+        Subject encodings written by :func:`analysis_lib.pipeline.encode` (attrs
+        ``subject`` and ``dataset``).
+    dataset : str, optional
+        Load from this dataset instead of the one each encoding records.
+
+    Returns
+    -------
+    list of xarray.DataArray (time, voxel)
+        :func:`analysis_lib.datasets.load` of each subject, in order; :func:`networks`
+        checks each against its encoding's ``input_bold_sha256``.
+
+    Raises
+    ------
+    ValueError
+        An encoding records no subject, or no dataset and none is given.
+    """
+    from .. import datasets
+
+    out = []
+    for name, ds in load_named(subjects):
+        source = dataset or ds.attrs.get("dataset")
+        subject = ds.attrs.get("subject")
+        if not source or not subject:
+            raise ValueError(
+                f"{name}: records no dataset or subject (attrs written by the encode stage); "
+                "pass the dataset"
+            )
+        out.append(datasets.load(source, subject))
+    return out
