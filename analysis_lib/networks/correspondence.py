@@ -433,26 +433,10 @@ def correspondence(
             high_pass,
             shift_fit,
         )
+        from .temporal import shift_variables
+
         p, effect = shift["p"], shift["b"]
-        network_vars |= {
-            "network_b": (
-                ("atom", "network"),
-                shift["b"],
-                {
-                    "long_name": f"{shift_fit} standardised coefficient of the atom for the "
-                    "network-mean BOLD, subject mean",
-                    "units": "1",
-                },
-            ),
-            "p_temporal": (
-                ("atom", "network"),
-                shift["p"],
-                {
-                    "long_name": "p value of network_b under circular shifts of the atoms",
-                    "units": "1",
-                },
-            ),
-        }
+        network_vars |= shift_variables(shift, shift_fit)
     if subject_maps is not None:
         t_net, p_net = network_group_test(subject_maps, maps, keep, onehot)
         if rule == "network":

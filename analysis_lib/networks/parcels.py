@@ -268,26 +268,13 @@ def parcel_correspondence(
         }
     effect = None
     if rule == "network-shift":
+        from .temporal import shift_variables
+
         shift = _shift_test(
             atoms, bold, nuisance, labels, keep, names, n_atom, n_shift, seed, shift_fit
         )
         p, effect = shift["p"], shift["b"]
-        extra |= {
-            "network_b": (
-                ("atom", "network"),
-                shift["b"],
-                {
-                    "long_name": f"{shift_fit} standardised coefficient of the atom for the "
-                    "network-mean BOLD, subject mean",
-                    "units": "1",
-                },
-            ),
-            "p_temporal": (
-                ("atom", "network"),
-                shift["p"],
-                {"long_name": "p value of network_b under circular shifts of the atoms"},
-            ),
-        }
+        extra |= shift_variables(shift, shift_fit)
     tested = n_perm > 0 or rule == "network-shift"
     p_fdr = (
         false_discovery_control(p.ravel(), method="bh").reshape(p.shape)

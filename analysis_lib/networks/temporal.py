@@ -150,3 +150,40 @@ def network_shift_test(
     p = 2 * norm.sf(np.abs(z))
     b[:, ~ok], z[:, ~ok], p[:, ~ok] = np.nan, np.nan, 1.0
     return {"b": b, "z": z, "p": p, "null_mean": mu, "null_sd": sd, "shifts": spec.shifts}
+
+
+def shift_variables(shift: dict[str, np.ndarray], fit: str) -> dict:
+    """The ``network_b`` and ``p_temporal`` variables of a correspondence result.
+
+    Parameters
+    ----------
+    shift : dict
+        Output of :func:`network_shift_test` (``b`` and ``p``, each (atom, network)).
+    fit : {"marginal", "joint"}
+        The fit the test used (named in the long name).
+
+    Returns
+    -------
+    dict
+        ``{name: (dims, values, attrs)}`` for ``xarray.Dataset``; one definition for the
+        voxel and the parcel correspondence.
+    """
+    return {
+        "network_b": (
+            ("atom", "network"),
+            shift["b"],
+            {
+                "long_name": f"{fit} standardised coefficient of the atom for the "
+                "network-mean BOLD, subject mean",
+                "units": "1",
+            },
+        ),
+        "p_temporal": (
+            ("atom", "network"),
+            shift["p"],
+            {
+                "long_name": "p value of network_b under circular shifts of the atoms",
+                "units": "1",
+            },
+        ),
+    }
