@@ -592,3 +592,29 @@ def test_network_rule_effect_bound(gray):
         correspondence(group, atlas, subject_maps=subj, rule="network", min_r=0.1, **kw)
     with pytest.raises(ValueError, match="rule must be one of"):
         correspondence(group, atlas, subject_maps=subj, rule="dice", **kw)
+
+
+def test_decide_significant_set_and_assignment_known_answer():
+    """networks.rules.decide, the one decision step of every correspondence: BH over all
+    pairs, the effect bound, the largest Dice among significant pairs, ties by |effect|
+    then by the first network; 'none' without a significant pair."""
+    from analysis_lib.networks.rules import NONE, decide
+
+    names = ["A", "B", "C"]
+    p = np.array([[1e-4, 1e-4, 0.9], [1e-4, 1e-4, 1e-4], [0.9, 0.8, 0.7], [1e-4, 1e-4, 1e-4]])
+    dice = np.array([[0.1, 0.3, 0.9], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.2, 0.2, 0.2]])
+    effect = np.array([[0.5, 0.5, 0.5], [0.2, -0.4, 0.4], [0.9, 0.9, 0.9], [np.nan, 0.0, 0.0]])
+    p_fdr, sig, assign = decide(p, dice, effect, names, alpha=0.05, min_r=0.0)
+    np.testing.assert_allclose(p_fdr.ravel(), false_discovery_control(p.ravel(), method="bh"))
+    np.testing.assert_array_equal(sig, p_fdr < 0.05)
+    # atom 0: C has the largest Dice but is not significant; atom 1: Dice ties, |effect|
+    # ties between B and C, the first (B) wins; atom 2: nothing significant; atom 3: all
+    # ties (NaN effect counts as 0), the first network
+    assert assign == ["B", "B", NONE, "A"]
+    _, sig_r, assign_r = decide(p, dice, effect, names, alpha=0.05, min_r=0.3)
+    np.testing.assert_array_equal(sig_r, sig & (np.abs(np.nan_to_num(effect)) >= 0.3))
+    assert assign_r == ["B", "B", NONE, NONE]
+    p_na, sig_na, assign_na = decide(p, dice, None, names, alpha=0.05, tested=False)
+    assert np.isnan(p_na).all() and not sig_na.any() and set(assign_na) == {NONE}
+    with pytest.raises(ValueError, match="one shape"):
+        decide(p, dice[:, :2], None, names, alpha=0.05)

@@ -73,11 +73,11 @@ from ..io import provenance, sha256_array
 from ..spaces import N_CORTEX, space_kind
 from .atlases import network_table
 from .nulls import PhaseRandomNull, SpinNull, cortical_projection, sphere_coordinates
+from .rules import decide
 
 SIGNS = ("both", "positive", "negative", "abs")
 #: Rules that form the significant set (module docstring, "Significant set").
 RULES = ("spatial+network", "network", "network-shift")
-NONE = "none"
 
 
 def threshold_maps(
@@ -461,25 +461,16 @@ def correspondence(
                 },
             ),
         }
-    if n_perm > 0 or rule != "spatial+network":
-        p_fdr = false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
-        significant = p_fdr < alpha_assign
-        if effect is not None and min_r > 0:
-            significant &= np.abs(np.nan_to_num(effect)) >= min_r
-    else:
-        p_fdr = np.full(stat.shape, np.nan)
-        significant = np.zeros(stat.shape, bool)
-
     names = np.array([table[i] for i in ids], dtype=object)
-    assignment = []
-    tie = np.abs(np.nan_to_num(effect)) if effect is not None else np.zeros(stat.shape)
-    for a in range(n_atom):
-        ok = np.flatnonzero(significant[a])
-        if ok.size:  # largest Dice; ties (e.g. Dice 0) broken by the larger |effect|
-            best = ok[np.lexsort((-ok, tie[a, ok], stat[a, ok]))[-1]]  # then the first
-            assignment.append(str(names[best]))
-        else:
-            assignment.append(NONE)
+    p_fdr, significant, assignment = decide(
+        p,
+        stat,
+        effect,
+        names,
+        alpha=alpha_assign,
+        min_r=min_r,
+        tested=n_perm > 0 or rule != "spatial+network",
+    )
     union = (ternary_k != 0).any(0)
     size = onehot.sum(0)
     coverage = np.where(size > 0, (onehot & union[:, None]).sum(0) / np.maximum(size, 1), np.nan)

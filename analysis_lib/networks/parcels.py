@@ -32,10 +32,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from scipy.spatial.distance import cdist
-from scipy.stats import false_discovery_control
 
 from ..io import provenance, sha256_array
-from .correspondence import NONE, SIGNS, _statistic, network_group_test, threshold_maps
+from .correspondence import SIGNS, _statistic, network_group_test, threshold_maps
+from .rules import decide
 
 PARCEL_NULLS = ("moran", "variogram")
 
@@ -275,24 +275,15 @@ def parcel_correspondence(
         )
         p, effect = shift["p"], shift["b"]
         extra |= shift_variables(shift, shift_fit)
-    tested = n_perm > 0 or rule == "network-shift"
-    p_fdr = (
-        false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
-        if tested
-        else np.full(obs.shape, np.nan)
+    p_fdr, significant, assignment = decide(
+        p,
+        obs,
+        effect,
+        names,
+        alpha=alpha_assign,
+        min_r=min_r,
+        tested=n_perm > 0 or rule == "network-shift",
     )
-    significant = p_fdr < alpha_assign if tested else np.zeros(obs.shape, bool)
-    if effect is not None and min_r > 0:
-        significant &= np.abs(np.nan_to_num(effect)) >= min_r
-    tie = np.abs(np.nan_to_num(effect)) if effect is not None else np.zeros(obs.shape)
-    assignment = []
-    for a in range(n_atom):
-        ok = np.flatnonzero(significant[a])
-        if ok.size:  # largest Dice; ties broken by the larger |effect|, then the first
-            best = ok[np.lexsort((-ok, tie[a, ok], obs[a, ok]))[-1]]
-            assignment.append(str(names[best]))
-        else:
-            assignment.append(NONE)
     union = (ternary != 0).any(0)
     size = onehot.sum(0)
     an = ("atom", "network")
