@@ -332,6 +332,20 @@ if has_pc:
             glue(f"cal_pn_{t}_{pair}", f"{rate:.3f}")
             glue(f"cal_pn_{t}_{pair}_ci", f"{lo:.3f} to {hi:.3f}")
     pn_table = pd.DataFrame(rows)
+    _sel = {"test": "shift", "pair": "other"}
+    _lo, _hi = (float(pn_rates[v].sel(_sel)) for v in ("low", "high"))
+    if _lo > ALPHA:
+        _verdict = (
+            f"lies above the nominal level {ALPHA:g}: under a partial null the shift test "
+            f"is liberal, by a factor of {float(pn_rates['rate'].sel(_sel)) / ALPHA:.1f} at "
+            "its point estimate: a significant pair in a network that the atom does not "
+            "drive is that much more likely than the level promises"
+        )
+    elif _hi < ALPHA:
+        _verdict = f"lies below the nominal level {ALPHA:g}: the test is conservative here"
+    else:
+        _verdict = f"covers the nominal level {ALPHA:g}: the test holds its level here"
+    glue("cal_pn_shift_verdict", _verdict)
     _r = pn_rates["rate"].sel(pair="other")
     glue(
         "cal_pn_polarity_ratio",
@@ -339,6 +353,7 @@ if has_pc:
     )
 else:
     glue("cal_pn_polarity_ratio", "(not run)")
+    glue("cal_pn_shift_verdict", "(not run: no Partly Cloudy data)")
     for k in ("n_subjects", "n_draws", "amplitude", "n_networks"):
         glue(f"cal_pn_{k}", "(not run: no Partly Cloudy data)")
     for t in ("shift", "shift-polarity", "subject"):
@@ -362,7 +377,8 @@ display_table
 # tested against {glue:text}`cal_pn_n_networks` networks), the shift test rejects in the
 # other networks at a rate of {glue:text}`cal_pn_shift_other` (95 % interval
 # {glue:text}`cal_pn_shift_other_ci`) while finding the planted network at
-# {glue:text}`cal_pn_shift_planted`. Taking the side of the test from the polarity of the
+# {glue:text}`cal_pn_shift_planted`. That interval {glue:text}`cal_pn_shift_verdict`.
+# Taking the side of the test from the polarity of the
 # matched map gives {glue:text}`cal_pn_shift-polarity_other`
 # ({glue:text}`cal_pn_shift-polarity_other_ci`): the polarity is read from the same data
 # as the statistic, so the one-sided test picks the side the data already favour
