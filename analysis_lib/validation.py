@@ -6,7 +6,9 @@ validation that can fail (issue 14): the independent ``phantom-content``
 (:data:`STUDY_A`), truth fixed before scoring and precision, recall and F1 of (atom,
 network) pairs with the null false-positive rate (:mod:`analysis_lib.validation_score`),
 negative controls (:func:`timing_atoms`, :func:`shifted_atoms`, random-weight models) and
-held-out noise seeds (:data:`HELDOUT_SEEDS`). :func:`run_validation`, described below, is
+held-out noise seeds (:data:`HELDOUT_SEEDS`); with ``study="b"`` the same on the movie
+phantom ``phantom-movie-content`` with the book's Study B settings (:data:`STUDY_B`,
+:data:`STUDIES`). :func:`run_validation`, described below, is
 the former check on ``phantom-simple`` (= ``phantom-story``), kept for comparison
 (``validate --phantom simple``).
 
@@ -249,7 +251,13 @@ def truth_atlas(truth: xr.Dataset) -> xr.Dataset:
 
 
 def model_atoms(
-    model: str, stimulus: str, n_atoms: int, alpha: float, seed: int, progress: bool
+    model: str,
+    stimulus: str,
+    n_atoms: int,
+    alpha: float,
+    seed: int,
+    progress: bool,
+    site: str | None = None,
 ) -> tuple[xr.DataArray, dict]:
     """Extract AN responses to ``stimulus`` and decompose them into ``n_atoms`` atoms.
 
@@ -270,6 +278,8 @@ def model_atoms(
         Seed of extraction and decomposition.
     progress : bool
         Show progress bars (in a terminal only).
+    site : str, optional
+        Hook site (default: the model family's, as in the extract stage).
 
     Returns
     -------
@@ -279,7 +289,9 @@ def model_atoms(
     """
     from .pipeline import DecomposeParams, ExtractParams, decompose, extract
 
-    responses = extract(ExtractParams(model=model, stimulus=stimulus), progress=progress)
+    responses = extract(
+        ExtractParams(model=model, stimulus=stimulus, site=site), progress=progress
+    )
     ds = decompose(
         DecomposeParams(n_atoms=n_atoms, alpha=alpha, seed=seed), responses, progress=progress
     )
@@ -515,6 +527,21 @@ STUDY_A = {
     "n_shift": 500,
     **CALIBRATED_RULE,
 }
+#: The book's Study B settings (configs/default.yaml: study-b-atoms, study-b-group): the
+#: movie, the attention outputs, 16 atoms; the validation of ``--study b`` runs these on
+#: ``phantom-movie-content`` (``tests/test_validation_content.py`` checks them against the
+#: grid).
+STUDY_B = {
+    **STUDY_A,
+    "stimulus": "default-movie",
+    "site": "attn_out",
+    "n_atoms": 16,
+}
+#: Phantom and null of each study's validation, and its settings.
+STUDIES = {
+    "a": ("phantom-content", "phantom-content-null", STUDY_A),
+    "b": ("phantom-movie-content", "phantom-movie-content-null", STUDY_B),
+}
 #: Tuning seeds (phantom noise seeds) and held-out seeds. No setting was chosen on pipeline
 #: results: the truth rule (validation_score.R_CARRY, phantom_content.COVER_MIN) and the
 #: phantom (its SNR, set from the real Alice ISC, not from any pipeline score) were fixed
@@ -528,14 +555,17 @@ ATOM_KINDS = ("model", "timing", "shifted")
 
 
 def timing_atoms(truth: xr.Dataset, stimulus: Any | None = None) -> xr.DataArray:
-    """Negative-control atoms from word timing alone: the phantom's timing regressors
-    (onsets, duration, silences; SPM HRF) and a word-length boxcar (letters per word over
-    each word's duration), dims (time, atom).
+    """Negative-control atoms from timing alone, dims (time, atom).
+
+    Story (``phantom-content``): the phantom's timing regressors (onsets, duration,
+    silences; SPM HRF) and a word-length boxcar (letters per word over each word's
+    duration). Movie (``phantom-movie-content``): the timing regressors (scene blocks, scene
+    onsets and offsets, caption onsets), no pixel and no word.
 
     Parameters
     ----------
     truth : xarray.Dataset
-        Ground truth of ``phantom-content`` (``timing_regressors``).
+        Ground truth of the phantom (``timing_regressors``).
     stimulus : StoryStimulus, optional
         The story (default: the phantom's).
 
@@ -548,6 +578,15 @@ def timing_atoms(truth: xr.Dataset, stimulus: Any | None = None) -> xr.DataArray
     from .stimuli import load_stimulus
 
     stim = stimulus if stimulus is not None else load_stimulus(str(truth.attrs["stimulus"]))
+    if not hasattr(stim, "words"):
+        x = truth["timing_regressors"].transpose("time", "timing").values
+        return xr.DataArray(
+            x,
+            dims=("time", "atom"),
+            coords={"time": truth["time"].values, "atom": np.arange(x.shape[1])},
+            name="atoms",
+            attrs={"feature_names": list(map(str, truth["timing"].values)), "control": "timing"},
+        )
     words = stim.words
     onset, offset = words["onset"].to_numpy(float), words["offset"].to_numpy(float)
     letters = words["word"].astype(str).str.count(r"[A-Za-z]").to_numpy(float)
@@ -579,9 +618,10 @@ def content_seed(
     *,
     settings: dict | None = None,
     progress: bool = False,
+    study: str = "a",
     **phantom_options: Any,
 ) -> dict:
-    """Score one noise seed of ``phantom-content`` (and its null) with atoms ``d``.
+    """Score one noise seed of the study's content phantom (and its null) with atoms ``d``.
 
     Parameters
     ----------
@@ -590,9 +630,12 @@ def content_seed(
     seed : int
         Phantom noise seed.
     settings : dict, optional
-        Overrides of :data:`STUDY_A`.
+        Overrides of the study's settings (:data:`STUDY_A`, :data:`STUDY_B`).
     progress : bool
         Show progress bars (in a terminal only).
+    study : {"a", "b"}
+        ``phantom-content`` (story) or ``phantom-movie-content`` (movie), see
+        :data:`STUDIES`.
     **phantom_options
         Options of the phantom.
 
@@ -607,13 +650,14 @@ def content_seed(
     from .networks import load_atlas
     from .pipeline import NetworksParams, networks
 
-    s = {**STUDY_A, **(settings or {})}
+    phantom, null, base = _study(study)
+    s = {**base, **(settings or {})}
     opts = {**phantom_options, "seed": int(seed)}
-    truth = datasets.ground_truth("phantom-content", **opts)
+    truth = datasets.ground_truth(phantom, **opts)
     carried = vs.carried_features(d, truth["features"])
     truth_p = vs.truth_pairs(carried, truth["feature_network"])
     corr = {}
-    for name in ("phantom-content", "phantom-content-null"):
+    for name in (phantom, null):
         group, encodings = group_maps(
             d, name, n_perm_group=s["n_perm_group"], seed=seed, progress=progress, options=opts
         )
@@ -639,18 +683,69 @@ def content_seed(
                 ],
             }
         corr[name] = networks(params, group, encodings, atlas=atlas, progress=progress, **extra)
-    predicted = vs.predicted_pairs(corr["phantom-content"])
+    predicted = vs.predicted_pairs(corr[phantom])
     score = vs.score_pairs(predicted, truth_p)
     return {
         "seed": int(seed),
         **{k: score[k] for k in ("precision", "recall", "f1")},
-        "null_fpr": vs.null_fpr(corr["phantom-content-null"]),
+        "null_fpr": vs.null_fpr(corr[null]),
         **{k: score[k] for k in ("tp", "fp", "fn", "n_truth", "n_predicted")},
         "per_network_recall": score["per_network_recall"],
-        "null_n_predicted": int(vs.predicted_pairs(corr["phantom-content-null"]).values.sum()),
+        "null_n_predicted": int(vs.predicted_pairs(corr[null]).values.sum()),
         "fp_cover": vs.false_pair_cover(predicted, truth_p, carried, truth["cover"]),
-        "assignment": [str(a) for a in corr["phantom-content"]["assignment"].values],
+        "assignment": [str(a) for a in corr[phantom]["assignment"].values],
     }
+
+
+def _study(study: str) -> tuple[str, str, dict]:
+    if study not in STUDIES:
+        raise ValueError(f"study must be one of {tuple(STUDIES)}, got {study!r}")
+    return STUDIES[study]
+
+
+def study_atoms(
+    model: str, atoms: str = "model", study: str = "a", *, progress: bool = False, **options
+) -> tuple[xr.DataArray, dict]:
+    """The atoms a validation scores: the model's (study settings), a timing-only control
+    or the model's atoms circularly shifted.
+
+    Parameters
+    ----------
+    model : str
+        Registered model (``atoms="model"`` and ``"shifted"``).
+    atoms : {"model", "timing", "shifted"}
+        Which atoms (:data:`ATOM_KINDS`).
+    study : {"a", "b"}
+        The study (:data:`STUDIES`): its stimulus, site and atom count.
+    progress : bool
+        Show progress bars (in a terminal only).
+    **options
+        Options of the phantom (for the timing regressors).
+
+    Returns
+    -------
+    tuple of (xarray.DataArray (time, atom), dict)
+        The atoms and a description.
+    """
+    from . import datasets
+
+    if atoms not in ATOM_KINDS:
+        raise ValueError(f"atoms must be one of {ATOM_KINDS}, got {atoms!r}")
+    phantom, _, s = _study(study)
+    if atoms == "timing":
+        return timing_atoms(datasets.ground_truth(phantom, **options)), {"atoms": "timing"}
+    d, info = model_atoms(
+        model,
+        s["stimulus"],
+        s["n_atoms"],
+        s["alpha"],
+        s["decomposition_seed"],
+        progress,
+        site=s.get("site"),
+    )
+    if atoms == "shifted":
+        d = shifted_atoms(d)
+    return d, info
 
 
 def validate_content(
@@ -660,9 +755,13 @@ def validate_content(
     seeds: tuple[int, ...] = HELDOUT_SEEDS,
     settings: dict | None = None,
     progress: bool = False,
+    study: str = "a",
     **phantom_options: Any,
 ) -> dict:
-    """Held-out-seed validation on ``phantom-content`` with the book's Study A settings.
+    """Held-out-seed validation on a content phantom with the book's settings of a study.
+
+    Study A: ``phantom-content`` (story) with :data:`STUDY_A`; Study B:
+    ``phantom-movie-content`` (movie) with :data:`STUDY_B`.
 
     Parameters
     ----------
@@ -673,7 +772,9 @@ def validate_content(
     seeds : tuple of int
         Phantom noise seeds (default :data:`HELDOUT_SEEDS`).
     settings : dict, optional
-        Overrides of :data:`STUDY_A` (e.g. fewer null maps while developing).
+        Overrides of the study's settings (e.g. fewer null maps while developing).
+    study : {"a", "b"}
+        Which study's phantom and settings (:data:`STUDIES`).
     **phantom_options
         Options of the phantom (``stride``, ``n_subjects``, ``snr``, ...).
     progress : bool
@@ -684,32 +785,26 @@ def validate_content(
     dict with ``per_seed`` (list of :func:`content_seed` dicts), ``summary`` (mean and 95%
     t interval of precision, recall, f1 and null_fpr across seeds, and ``config``).
     """
-    from . import datasets
     from . import validation_score as vs
 
+    phantom, null, base = _study(study)
     if atoms not in ATOM_KINDS:
         raise ValueError(f"atoms must be one of {ATOM_KINDS}, got {atoms!r}")
-    s = {**STUDY_A, **(settings or {})}
+    s = {**base, **(settings or {})}
     t0 = time.perf_counter()
-    truth0 = datasets.ground_truth("phantom-content", **phantom_options)
-    if atoms == "timing":
-        d, info = timing_atoms(truth0), {"atoms": "timing"}
-    else:
-        d, info = model_atoms(
-            model, s["stimulus"], s["n_atoms"], s["alpha"], s["decomposition_seed"], progress
-        )
-        if atoms == "shifted":
-            d = shifted_atoms(d)
+    d, info = study_atoms(model, atoms, study, progress=progress, **phantom_options)
     per_seed = [
-        content_seed(d, seed, settings=s, progress=progress, **phantom_options) for seed in seeds
+        content_seed(d, seed, settings=s, progress=progress, study=study, **phantom_options)
+        for seed in seeds
     ]
     summary = {
         k: vs.mean_interval(r[k] for r in per_seed)
         for k in ("precision", "recall", "f1", "null_fpr")
     }
     summary["config"] = {
-        "dataset": "phantom-content",
-        "null_dataset": "phantom-content-null",
+        "study": study,
+        "dataset": phantom,
+        "null_dataset": null,
         "atoms": atoms,
         "model": None if atoms == "timing" else model,
         "n_atoms_used": int(d.sizes["atom"]),

@@ -1,5 +1,15 @@
 """Record the held-out-seed validation on phantom-content (issue 14 item 4).
 
+With ``--study b`` the same for the Study B path on ``phantom-movie-content`` (the book's
+Study B settings, ``analysis_lib.validation.STUDY_B``; configurations tiny-clip-trained,
+its random twin tiny-clip, the movie's timing-only atoms, the trained atoms shifted and the
+planted features themselves as atoms, ``oracle``)::
+
+    python benchmarks/validate_content.py --study b --stride 12 --n-perm-networks 0 \
+        --rule network-shift --seeds 20-39 \
+        --configs tiny-clip-trained,tiny-clip,timing,shifted,oracle \
+        --out benchmarks/results/validate_movie_shift.json
+
 Runs ``analysis_lib.validation.content_seed`` for each configuration (smollm2 atoms,
 tiny-bert atoms, timing atoms), interleaved seed by seed, and rewrites
 ``benchmarks/results/validate_content.json`` (atomically) after every seed, so that a run
@@ -36,12 +46,59 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "results" / "validate_content.json"
-CONFIGS = (
-    ("smollm2", "model"),
-    ("tiny-bert", "model"),
-    (None, "timing"),
-    ("smollm2", "shifted"),
-)
+CONFIGS = {
+    "a": (
+        ("smollm2", "model"),
+        ("tiny-bert", "model"),
+        (None, "timing"),
+        ("smollm2", "shifted"),
+        (None, "oracle"),
+    ),
+    "b": (
+        ("tiny-clip-trained", "model"),
+        ("tiny-clip", "model"),
+        (None, "timing"),
+        ("tiny-clip-trained", "shifted"),
+        (None, "oracle"),
+    ),
+}
+
+
+def isc_record_movie(stride: int) -> dict:
+    """LOO ISC of the real Partly Cloudy regions beside the movie phantom's driven
+    grayordinates (the movie phantom's SNR is the story phantom's; this shows where it
+    falls on real movie data)."""
+    from analysis_lib import datasets
+    from analysis_lib.datasets import phantom as ph
+    from analysis_lib.datasets import phantom_content as pc
+
+    out: dict = {}
+    if datasets.availability().get("partly-cloudy"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            subs = datasets.subjects("partly-cloudy")
+            xs = [datasets.load("partly-cloudy", s).values for s in subs]
+        n = min(a.shape[0] for a in xs)
+        isc = pc.loo_isc(np.stack([a[:n] for a in xs]))
+        out["partly_cloudy"] = {
+            "what": f"LOO ISC of the region courses ({len(subs)} subjects x "
+            f"{isc.shape[1]} regions, first {n} volumes)",
+            "quartiles": list(np.percentile(isc, [25, 50, 75])),
+        }
+    p = pc.ContentParams(kind="movie-content", stride=stride)
+    bold = np.stack([pc.simulate_subject(p, s)[0] for s in range(p.n_subjects)])
+    labels, _ = pc._labels(pc.PLANTED_ATLAS)
+    geo = ph._space_geometry("fsLR32k", stride)
+    lab = labels[: ph.N_CORTEX][ph._nearest_cortex(geo["xyz"])]
+    driven = np.flatnonzero(np.abs(pc.weight_matrix(p.kind).values).sum(1) > 0) + 1
+    v = pc.loo_isc(bold)[:, np.isin(lab, driven)]
+    out["phantom"] = {
+        "what": "LOO ISC of single driven grayordinates, phantom-movie-content seed 0, "
+        f"stride {stride}, {p.n_subjects} subjects",
+        "snr": p.snr,
+        "quartiles": list(np.percentile(v, [25, 50, 75])),
+    }
+    return out
 
 
 def isc_record(stride: int) -> dict:
@@ -87,14 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     from analysis_lib.cli.validate import _seeds
 
     ap = argparse.ArgumentParser()
+    ap.add_argument("--study", choices=("a", "b"), default="a")
     ap.add_argument("--stride", type=int, default=12)
     ap.add_argument("--n-perm-networks", type=int, default=validation.STUDY_A["n_perm_networks"])
     ap.add_argument("--seeds", type=_seeds, default=validation.HELDOUT_SEEDS)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument(
         "--configs",
-        default="smollm2,tiny-bert,timing",
-        help="comma list of smollm2, tiny-bert, timing, shifted (smollm2 atoms shifted)",
+        default=None,
+        help="comma list of the study's configurations (a: smollm2, tiny-bert, timing, "
+        "shifted, oracle; b: tiny-clip-trained, tiny-clip, timing, shifted, oracle); "
+        "default: the first three",
     )
     ap.add_argument(
         "--rule",
@@ -107,14 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.rule != "spatial+network":
         settings |= validation.TUNED_RULES[args.rule]
     opts = {"stride": args.stride}
-    truth = datasets.ground_truth("phantom-content", **opts)
+    phantom, _, base = validation.STUDIES[args.study]
+    truth = datasets.ground_truth(phantom, **opts)
     record = {
-        "description": "Held-out-seed validation on the SIMULATED phantom-content "
+        "description": f"Held-out-seed validation on the SIMULATED {phantom} "
         "(analysis_lib.validation.validate_content); recorded on the shared 2-core "
         "development machine. Simulated data validate the pipeline; they never rank models.",
         "command": "python " + " ".join(["benchmarks/validate_content.py", *sys.argv[1:]]),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "settings": {**validation.STUDY_A, **settings, **opts},
+        "study": args.study,
+        "dataset": phantom,
+        "settings": {**base, **settings, **opts},
         "seeds_requested": list(args.seeds),
         "timing_r2_raw": dict(
             zip(
@@ -126,25 +189,27 @@ def main(argv: list[str] | None = None) -> int:
         "timing_r2": dict(
             zip(truth["feature"].values.tolist(), truth["timing_r2"].values.tolist(), strict=True)
         ),
-        "isc": isc_record(args.stride),
+        "isc": isc_record(args.stride) if args.study == "a" else isc_record_movie(args.stride),
         "runs": {},
     }
     atoms = {}
-    wanted = args.configs.split(",")
-    for model, kind in CONFIGS:
-        name = {"timing": "timing", "shifted": "shifted"}.get(kind, model)
+    configs = CONFIGS[args.study]
+    names = [
+        {"timing": "timing", "shifted": "shifted", "oracle": "oracle"}.get(k, m)
+        for m, k in configs
+    ]
+    wanted = args.configs.split(",") if args.configs else names[:3]
+    unknown = set(wanted) - set(names)
+    if unknown:
+        ap.error(f"--configs: unknown {sorted(unknown)} for study {args.study}; use {names}")
+    for (model, kind), name in zip(configs, names, strict=True):
         if name not in wanted:
             continue
         t0 = time.perf_counter()
-        if kind == "timing":
-            atoms[name] = validation.timing_atoms(truth)
+        if kind == "oracle":  # the planted features themselves: is the phantom solvable?
+            atoms[name] = validation.oracle_atoms(truth)
         else:
-            s = validation.STUDY_A
-            atoms[name], _ = validation.model_atoms(
-                model, s["stimulus"], s["n_atoms"], s["alpha"], s["decomposition_seed"], False
-            )
-            if kind == "shifted":
-                atoms[name] = validation.shifted_atoms(atoms[name])
+            atoms[name], _ = validation.study_atoms(model, kind, args.study, **opts)
         record["runs"][name] = {
             "atoms": kind,
             "model": model,
@@ -154,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         for name, run in record["runs"].items():
             t0 = time.perf_counter()
-            r = validation.content_seed(atoms[name], seed, settings=settings, **opts)
+            r = validation.content_seed(
+                atoms[name], seed, settings=settings, study=args.study, **opts
+            )
             r["seconds"] = round(time.perf_counter() - t0, 1)
             run["per_seed"].append(r)
             run["summary"] = {

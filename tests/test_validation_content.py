@@ -149,9 +149,14 @@ def test_cli_prints_one_json_object(capsys, monkeypatch):
     assert cli.run(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["summary"]["role"] == "negative control" and out["summary"]["passed"] is True
-    assert seen["seeds"] == (20, 21)
-    with pytest.raises(ValueError, match="Study B"):
-        cli.run(parser.parse_args(["--study", "b"]))
+    assert seen["seeds"] == (20, 21) and seen["study"] == "a" and seen["model"] == "tiny-bert"
+    # Study B: its phantom and its default model (the trained tiny CLIP), a trained model
+    assert cli.run(parser.parse_args(["--study", "b", "--seeds", "20", "--json"])) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert seen["study"] == "b" and seen["model"] == cli.DEFAULT_MODELS["b"]
+    assert out["summary"]["role"].startswith("trained model")
+    with pytest.raises(ValueError, match="story phantom"):
+        cli.run(parser.parse_args(["--study", "b", "--phantom", "simple"]))
 
 
 def test_truth_rule_is_applied(truth):

@@ -13,6 +13,9 @@ Datasets (family modules in this package):
 ``phantom-content``, ``phantom-content-null`` (:mod:`.phantom_content`)
     The independent validation phantom: content features residualised on word timing,
     planted in Yeo-17 networks, non-stationary noise, HRF varying by subject and region.
+``phantom-movie-content``, ``phantom-movie-content-null`` (:mod:`.phantom_content`)
+    The same for the movie (Study B): visual and caption features residualised on scene
+    and caption timing.
 ``alice`` (:mod:`.alice`)
     Brennan et al. (2016) ROI time courses (real data, from an extra data root).
 ``narratives:TASK`` (:mod:`.narratives`)
@@ -129,6 +132,24 @@ DATASETS: dict[str, DatasetInfo] = {
             (("kind", "content-null"),),
             "fsLR32k",
             "phantom-content's noise only (non-stationary; no planted signal)",
+        ),
+        DatasetInfo(
+            "phantom-movie-content",
+            "analysis_lib.datasets.phantom_content",
+            None,
+            (("kind", "movie-content"),),
+            "fsLR32k",
+            "simulated movie watching, Yeo-17 networks driven by visual (redness, edges) and "
+            "caption (frequency, colour words) features residualised on scene and caption "
+            "timing",
+        ),
+        DatasetInfo(
+            "phantom-movie-content-null",
+            "analysis_lib.datasets.phantom_content",
+            None,
+            (("kind", "movie-content-null"),),
+            "fsLR32k",
+            "phantom-movie-content's noise only (non-stationary; no planted signal)",
         ),
         DatasetInfo(
             "alice",

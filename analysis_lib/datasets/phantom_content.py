@@ -47,6 +47,15 @@ SNR
 
 ``phantom-content-null`` has the same noise (the same realisation for the same seed) and no
 planted signal. Results are cached in the data home (``phantom/content-<hash>/``).
+
+The movie (Study B): ``phantom-movie-content`` and its null
+    The same generator on ``default-movie`` (:func:`movie_feature_model`): two visual
+    features of each frame (``redness``, ``edges``; :func:`frame_values`) and two of each
+    caption's words (``frequency``, ``colour_words``; :func:`caption_values`), each
+    residualised on the movie's timing-only regressors (:data:`MOVIE_TIMING`: scene
+    blocks, scene onsets and offsets, caption onsets, from the script's timeline and the
+    captions' times, no pixel and no word), planted with :data:`MOVIE_CONTENT_WEIGHTS` in Yeo-17 networks,
+    with the same HRF variation, noise model and SNR.
 """
 
 from __future__ import annotations
@@ -69,9 +78,29 @@ from . import phantom as _ph
 from ._bold import make_bold, normalize_attrs
 
 GENERATOR_VERSION = "1"
-KINDS = ("content", "content-null")
+KINDS = ("content", "content-null", "movie-content", "movie-content-null")
 CONTENT_FEATURES = ("surprisal", "frequency", "sea", "person")
 TIMING = ("onset", "duration", "gap_before", "gap_after")
+#: The movie phantom (Study B): two visual and two caption (text) features, and the
+#: timing-only regressors of the movie (scene blocks, scene onsets and offsets, caption
+#: onsets).
+MOVIE_CONTENT_FEATURES = ("redness", "edges", "frequency", "colour_words")
+MOVIE_TIMING = ("scene", "scene_onset", "scene_offset", "caption_onset")
+#: Colour words of the captions (lower case), a fixed list.
+COLOUR_WORDS = (
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "orange",
+    "grey",
+    "black",
+    "white",
+    "pink",
+    "golden",
+    "dark",
+    "pale",
+)
 PLANTED_ATLAS = "yeo17"
 MATCHED_ATLAS = "cole-anticevic"
 #: Semantic categories (lower-case word forms of the default story), fixed lists.
@@ -148,6 +177,40 @@ CONTENT_WEIGHTS: dict[str, dict[str, float]] = {
     "network_12": {"frequency": 0.7},
     "network_8": {"sea": -0.6, "person": 0.4},
 }
+#: Planted weights of the movie phantom: the visual features in the visual and dorsal
+#: attention networks, the caption features in temporal and default networks; mixtures and
+#: one feature in several networks, as in the story phantom.
+MOVIE_CONTENT_WEIGHTS: dict[str, dict[str, float]] = {
+    "network_1": {"edges": 0.8, "redness": 0.4},
+    "network_2": {"redness": 0.8},
+    "network_6": {"edges": 0.6, "colour_words": 0.4},
+    "network_17": {"frequency": 0.7, "colour_words": 0.5},
+    "network_14": {"frequency": -0.6},
+}
+
+
+def modality(kind: str) -> str:
+    """``"movie"`` for the movie kinds, ``"story"`` otherwise."""
+    if kind not in KINDS:
+        raise ValueError(f"phantom kind must be one of {KINDS}, got {kind!r}")
+    return "movie" if kind.startswith("movie") else "story"
+
+
+def feature_names(kind: str = "content") -> tuple[str, ...]:
+    """Content features of a kind (:data:`CONTENT_FEATURES` or
+    :data:`MOVIE_CONTENT_FEATURES`)."""
+    return MOVIE_CONTENT_FEATURES if modality(kind) == "movie" else CONTENT_FEATURES
+
+
+def timing_names(kind: str = "content") -> tuple[str, ...]:
+    """Timing-only regressors of a kind (:data:`TIMING` or :data:`MOVIE_TIMING`)."""
+    return MOVIE_TIMING if modality(kind) == "movie" else TIMING
+
+
+def _planted(kind: str) -> dict[str, dict[str, float]]:
+    return MOVIE_CONTENT_WEIGHTS if modality(kind) == "movie" else CONTENT_WEIGHTS
+
+
 #: Rule of :func:`feature_networks`: a matched network carries a feature when at least this
 #: share of its grayordinates lies in Yeo-17 networks planted with that feature. Fixed before
 #: any scoring (issue 14 item 2).
@@ -172,7 +235,7 @@ class ContentParams:
     hrf_sd: float = 0.75
     jitter_mm: float = 4.0
     amplitude_sd: float = 0.25
-    stimulus: str = "default-story"
+    stimulus: str = ""  # "" = the kind's default: default-story, or default-movie
     n_subjects: int = _ph.N_SUBJECTS
 
     def __post_init__(self) -> None:
@@ -192,6 +255,9 @@ class ContentParams:
             raise ValueError("drift and intrinsic must be >= 0 and sum to less than 1")
         if self.n_subjects < 1:
             raise ValueError("n_subjects must be >= 1")
+        if not self.stimulus:
+            default = "default-movie" if modality(self.kind) == "movie" else "default-story"
+            object.__setattr__(self, "stimulus", default)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -296,15 +362,58 @@ def _r2(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _feature_model(stimulus_name: str) -> dict[str, Any]:
+def _feature_model(stimulus_name: str, kind: str = "content") -> dict[str, Any]:
     from ..stimuli import load_stimulus
 
     stim = load_stimulus(stimulus_name)
-    return feature_model(stim)
+    is_movie = not hasattr(stim, "words")
+    if is_movie != (modality(kind) == "movie"):
+        raise ValueError(
+            f"phantom-{kind}: stimulus {stimulus_name!r} is a "
+            f"{'movie' if is_movie else 'story'}; use a "
+            f"{modality(kind)} stimulus (default-{modality(kind)})"
+        )
+    return movie_feature_model(stim) if is_movie else feature_model(stim)
+
+
+def _residualised(
+    c_tr: np.ndarray,
+    t_tr: np.ndarray,
+    sample: np.ndarray,
+    times: np.ndarray,
+    stimulus: Any,
+    what: str,
+) -> dict[str, Any]:
+    """Residualise content event trains on timing event trains (canonical HRF on the TR
+    clock; the coefficients applied to the trains) and measure R^2 before and after."""
+    h = double_gamma()
+    xc = _convolve(c_tr, h, sample)
+    xt = _convolve(t_tr, h, sample)
+    r2_raw = _r2(xc, xt)
+    design = np.column_stack([np.ones(xt.shape[0]), xt])
+    beta = np.linalg.lstsq(design, xc, rcond=None)[0][1:]
+    trains = c_tr - t_tr @ beta
+    x = _convolve(trains, h, sample)
+    x = x - x.mean(0)
+    scale = x.std(0)
+    if not np.all(scale > 1e-12 * np.maximum(np.abs(xc).max(0), 1e-300)):
+        raise ValueError(f"{what}: a content feature is constant after residualising")
+    return {
+        "trains": trains,
+        "sample": sample,
+        "times": times,
+        "features": x / scale,
+        "timing": (xt - xt.mean(0)) / xt.std(0),
+        "timing_r2_raw": r2_raw,
+        "timing_r2": _r2(x, xt),
+        "scale": scale,
+        "tr": float(stimulus.tr),
+        "stimulus": str(getattr(stimulus, "name", "")),
+    }
 
 
 def feature_model(stimulus: Any) -> dict[str, Any]:
-    """Event trains and canonical regressors of the content and timing features.
+    """Event trains and canonical regressors of the content and timing features (story).
 
     Returns
     -------
@@ -330,30 +439,129 @@ def feature_model(stimulus: Any) -> dict[str, Any]:
             _trains(offset, tim[:, 3:], n_fine, t0),
         ]
     )
-    h = double_gamma()
-    xc = _convolve(c_tr, h, sample)
-    xt = _convolve(t_tr, h, sample)
-    r2_raw = _r2(xc, xt)
-    design = np.column_stack([np.ones(xt.shape[0]), xt])
-    beta = np.linalg.lstsq(design, xc, rcond=None)[0][1:]
-    trains = c_tr - t_tr @ beta
-    x = _convolve(trains, h, sample)
-    x = x - x.mean(0)
-    scale = x.std(0)
-    if not np.all(scale > 0):
-        raise ValueError("phantom-content: a content feature is constant after residualising")
-    return {
-        "trains": trains,
-        "sample": sample,
-        "times": times,
-        "features": x / scale,
-        "timing": (xt - xt.mean(0)) / xt.std(0),
-        "timing_r2_raw": r2_raw,
-        "timing_r2": _r2(x, xt),
-        "scale": scale,
-        "tr": float(stimulus.tr),
-        "stimulus": str(getattr(stimulus, "name", "")),
-    }
+    return _residualised(c_tr, t_tr, sample, times, stimulus, "phantom-content")
+
+
+def frame_values(frames: np.ndarray) -> np.ndarray:
+    """Visual content of each frame: ``redness`` (mean of R - (G + B) / 2) and ``edges``
+    (mean gradient magnitude of the grey level), both in [0, 1] units.
+
+    Parameters
+    ----------
+    frames : array, shape (n_frames, height, width, 3), uint8 or float in [0, 1]
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_frames, 2)
+    """
+    x = np.asarray(frames, dtype=np.float32)
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"frames must be (n_frames, height, width, 3), got {x.shape}")
+    if np.asarray(frames).dtype == np.uint8:
+        x = x / 255.0
+    red = (x[..., 0] - 0.5 * (x[..., 1] + x[..., 2])).mean(axis=(1, 2))
+    grey = x.mean(-1)
+    gy, gx = np.gradient(grey, axis=(1, 2))
+    edges = np.sqrt(gx**2 + gy**2).mean(axis=(1, 2))
+    return np.column_stack([red, edges]).astype(float)
+
+
+def caption_values(captions) -> np.ndarray:
+    """Text content of each caption: mean Zipf ``frequency`` of its words (``wordfreq``)
+    and the number of ``colour_words`` (:data:`COLOUR_WORDS`).
+
+    Parameters
+    ----------
+    captions : pandas.DataFrame
+        Column ``text``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_captions, 2)
+    """
+    from wordfreq import zipf_frequency
+
+    rows = []
+    for text in captions["text"].astype(str):
+        tokens = [t for t in _clean(text.split()) if t]
+        if not tokens:
+            raise ValueError(f"caption {text!r} has no words")
+        rows.append(
+            [
+                float(np.mean([zipf_frequency(t, "en") for t in tokens])),
+                float(sum(t in COLOUR_WORDS for t in tokens)),
+            ]
+        )
+    return np.asarray(rows, float).reshape(-1, 2)
+
+
+def _boxcar(onset, duration, values, n_fine: int, t0: float) -> np.ndarray:
+    """Boxcars on the fine grid, shape (n_fine, n_columns)."""
+    values = np.asarray(values, float).reshape(len(onset), -1)
+    out = np.zeros((n_fine, values.shape[1]))
+    for o, d, v in zip(onset, duration, values, strict=True):
+        a = int(np.clip(np.round((o - t0) / DT), 0, n_fine))
+        b = int(np.clip(np.round((o + d - t0) / DT), 0, n_fine))
+        out[a:b] += v
+    return out
+
+
+def movie_feature_model(stimulus: Any) -> dict[str, Any]:
+    """Event trains and canonical regressors of the movie's content and timing features.
+
+    Content (:data:`MOVIE_CONTENT_FEATURES`): the frames' ``redness`` and ``edges``, held
+    over each frame's sub-interval of its TR, and the captions' ``frequency`` and
+    ``colour_words``, held over each caption's duration. Timing only
+    (:data:`MOVIE_TIMING`): the scene blocks (1 during a scene), impulses at the scene
+    onsets and offsets and at the caption onsets, from the script's timeline and the
+    captions' onsets, no pixel and no word. (The captions of ``default-movie`` tile each
+    scene, so a caption block would repeat the scene block.) Residualised as in
+    :func:`feature_model`.
+
+    Parameters
+    ----------
+    stimulus : MovieStimulus
+        ``default-movie`` (the scene timeline comes from its script).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`feature_model`.
+    """
+    from ..stimuli.movie import default_movie_timeline
+
+    name = str(getattr(stimulus, "name", ""))
+    if name != "default-movie":
+        raise ValueError(
+            f"phantom-movie-content: the scene timeline is known for default-movie only, "
+            f"got stimulus {name!r}"
+        )
+    times = np.asarray(stimulus.volume_times, float)
+    ftimes = np.asarray(stimulus.frame_times, float)
+    t0 = min(0.0, float(times[0]))
+    n_fine = int(np.ceil((times[-1] + stimulus.tr - t0) / DT)) + 2
+    sample = np.round((times - t0) / DT).astype(int)
+    half = 0.5 * float(stimulus.tr) / stimulus.frames_per_tr
+    vis = frame_values(stimulus.frames)
+    c_vis = _boxcar(ftimes - half, np.full(ftimes.size, 2 * half), vis - vis.mean(0), n_fine, t0)
+    caps = stimulus.captions
+    text = caption_values(caps)
+    c_txt = _boxcar(caps["onset"], caps["duration"], text - text.mean(0), n_fine, t0)
+    scenes = default_movie_timeline()
+    scenes = scenes[scenes["kind"] != "rest"]
+    ones_s, ones_c = np.ones(len(scenes)), np.ones(len(caps))
+    t_tr = np.column_stack(
+        [
+            _boxcar(scenes["onset"], scenes["duration"], ones_s, n_fine, t0),
+            _trains(scenes["onset"].to_numpy(float), ones_s[:, None], n_fine, t0),
+            _trains(
+                (scenes["onset"] + scenes["duration"]).to_numpy(float), ones_s[:, None], n_fine, t0
+            ),
+            _trains(caps["onset"].to_numpy(float), ones_c[:, None], n_fine, t0),
+        ]
+    )
+    c_tr = np.column_stack([c_vis, c_txt])
+    return _residualised(c_tr, t_tr, sample, times, stimulus, "phantom-movie-content")
 
 
 # --------------------------------------------------------------------------- networks
@@ -368,39 +576,59 @@ def _labels(atlas: str) -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def weight_matrix(kind: str = "content") -> xr.DataArray:
-    """Planted weights (Yeo-17 network, feature); zero for the null."""
+    """Planted weights (Yeo-17 network, feature); zero for the nulls.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+
+    Returns
+    -------
+    DataArray (network, feature)
+    """
     _, nets = _labels(PLANTED_ATLAS)
-    w = np.zeros((len(nets), len(CONTENT_FEATURES)))
-    if kind == "content":
-        for net, row in CONTENT_WEIGHTS.items():
+    names = feature_names(kind)
+    w = np.zeros((len(nets), len(names)))
+    if not kind.endswith("null"):
+        for net, row in _planted(kind).items():
             for f, value in row.items():
-                w[nets.index(net), CONTENT_FEATURES.index(f)] = value
+                w[nets.index(net), names.index(f)] = value
     return xr.DataArray(
         w,
         dims=("network", "feature"),
-        coords={"network": list(nets), "feature": list(CONTENT_FEATURES)},
+        coords={"network": list(nets), "feature": list(names)},
         name="weights",
     )
 
 
-def feature_networks(stride: int = 12) -> xr.DataArray:
+def feature_networks(stride: int = 12, kind: str = "content") -> xr.DataArray:
     """Which matched (Cole-Anticevic) network carries which feature (:data:`COVER_MIN` rule).
 
     A Cole-Anticevic network ``n`` carries feature ``f`` when at least ``COVER_MIN`` of its
     phantom grayordinates (group maps) lie in Yeo-17 networks planted with ``f``.
 
+    Parameters
+    ----------
+    stride : int
+        Cortical stride of the phantom.
+    kind : str
+        The phantom (its planted weights; a null has the planted kind's truth table).
+
     Returns
     -------
     DataArray of bool (feature, network), with the coverage shares in coord ``cover``.
     """
+    planted_kind = kind.removesuffix("-null")
     geo = _ph._space_geometry("fsLR32k", stride)
     near = _ph._nearest_cortex(geo["xyz"])
     planted, _ = _labels(PLANTED_ATLAS)
     matched, names = _labels(MATCHED_ATLAS)
     p, m = planted[: _ph.N_CORTEX][near], matched[: _ph.N_CORTEX][near]
-    w = weight_matrix().values
-    cover = np.zeros((len(CONTENT_FEATURES), len(names)))
-    for f in range(len(CONTENT_FEATURES)):
+    w = weight_matrix(planted_kind).values
+    features = feature_names(kind)
+    cover = np.zeros((len(features), len(names)))
+    for f in range(len(features)):
         labels = np.flatnonzero(w[:, f] != 0) + 1
         in_f = np.isin(p, labels)
         for n in range(len(names)):
@@ -410,7 +638,7 @@ def feature_networks(stride: int = 12) -> xr.DataArray:
         cover >= COVER_MIN,
         dims=("feature", "network"),
         coords={
-            "feature": list(CONTENT_FEATURES),
+            "feature": list(features),
             "network": list(names),
             "cover": (("feature", "network"), cover),
         },
@@ -471,7 +699,7 @@ def simulate_subject(params: ContentParams, s: int) -> tuple[np.ndarray, np.ndar
     tuple of numpy.ndarray
         BOLD (time, voxel) float32 and the planted signal (time, voxel).
     """
-    fm = _feature_model(params.stimulus)
+    fm = _feature_model(params.stimulus, params.kind)
     n_t = fm["times"].size
     labels, vweight = _subject_maps(params, s)
     n_v = labels.size
@@ -522,7 +750,7 @@ def _params(kind: str, **options: Any) -> ContentParams:
 
 
 def _cache_dir(params: ContentParams) -> Path:
-    fm = _feature_model(params.stimulus)
+    fm = _feature_model(params.stimulus, params.kind)
     payload = json.dumps(
         {
             "params": params.as_dict(),
@@ -591,7 +819,7 @@ def load(subject: str, kind: str = "content", *, cache: bool = True, **options: 
     if cache and path.exists():
         return normalize_attrs(read_netcdf(path, variable="bold"))
     data, _ = simulate_subject(params, ids.index(subject))
-    fm = _feature_model(params.stimulus)
+    fm = _feature_model(params.stimulus, params.kind)
     geo = _ph._space_geometry("fsLR32k", params.stride)
     bold = make_bold(
         data,
@@ -639,12 +867,12 @@ def ground_truth(kind: str = "content", *, cache: bool = True, **options: Any) -
     path = _cache_dir(params) / "ground_truth.nc"
     if cache and path.exists():
         return normalize_attrs(read_netcdf(path))
-    fm = _feature_model(params.stimulus)
+    fm = _feature_model(params.stimulus, params.kind)
     w = weight_matrix(kind)
     courses = fm["features"] @ w.values.T
     sd = courses.std(0)
     courses = np.where(sd > 0, courses / np.where(sd > 0, sd, 1.0), 0.0)
-    fn = feature_networks(params.stride)
+    fn = feature_networks(params.stride, kind)
     ds = xr.Dataset(
         {
             "features": (("time", "feature"), fm["features"]),
@@ -658,8 +886,8 @@ def ground_truth(kind: str = "content", *, cache: bool = True, **options: Any) -
         },
         coords={
             "time": ("time", fm["times"], {"units": "s"}),
-            "feature": list(CONTENT_FEATURES),
-            "timing": list(TIMING),
+            "feature": list(feature_names(kind)),
+            "timing": list(timing_names(kind)),
             "planted_network": list(w["network"].values),
             "network": list(fn["network"].values),
         },

@@ -420,6 +420,168 @@ shift_table
 # the encoding recorded) for Study A and Study B, and `validate` runs it by default. Every
 # simulated result stays labelled as a property of the simulator.
 #
+# ## Study B: the movie phantom
+#
+# **The phantom** (`phantom-movie-content`, SIMULATED; the same generator,
+# {mod}`analysis_lib.datasets.phantom_content`) plants content features of the default
+# movie: two visual features of each frame (`redness`, the mean of red minus the mean of
+# green and blue, and `edges`, the mean gradient magnitude of the grey level; held over the
+# frame's share of its TR) and two features of each caption's words (mean Zipf `frequency`
+# from `wordfreq` and the number of `colour_words` from a fixed list; held over the
+# caption's duration). Each is residualised on four timing-only regressors: the scene
+# blocks (1 during a scene), impulses at the scene onsets and offsets and at the caption
+# onsets, built from the script's timeline and the captions' onsets, no pixel and no word
+# (the captions tile each scene, so a caption block would repeat the scene block). Planted in Yeo-17
+# networks (visual and dorsal attention for the visual features, temporal and default for
+# the caption features, with mixtures), matched in Cole-Anticevic; the same HRF variation,
+# noise model and SNR as the story phantom; `phantom-movie-content-null` has the same noise
+# and nothing planted. The same truth rule and scoring; the book's Study B settings
+# (`analysis_lib.validation.STUDY_B`: the movie, the attention outputs, {glue:text}`vb_n_atoms`
+# atoms, the calibrated rule).
+#
+# The models: the Study B grid has no pretrained vision-language model offline, so the
+# model validated is the trained tiny CLIP (`tiny-clip-trained`, trained here on rendered
+# scenes and captions, "Training the tiny models"), against its random-weight twin
+# (`tiny-clip`), the movie's timing-only atoms and its own atoms circularly shifted.
+
+# %% tags=["remove-cell"]
+movie_truth = datasets.ground_truth("phantom-movie-content", stride=48)
+movie_path = RESULTS / "validate_movie_shift.json"
+movie = json.loads(movie_path.read_text()) if movie_path.exists() else None
+if movie is not None:
+    glue("vb_command", movie["command"])
+    glue("vb_date", movie["finished"])
+    glue("vb_n_atoms", movie["settings"]["n_atoms"])
+    glue("vb_stride", movie["settings"]["stride"])
+    misc = movie["isc"]
+    glue("vb_isc_phantom", ", ".join(f"{v:.2f}" for v in misc["phantom"]["quartiles"]))
+    glue(
+        "vb_isc_real",
+        ", ".join(f"{v:.2f}" for v in misc["partly_cloudy"]["quartiles"])
+        if "partly_cloudy" in misc
+        else "(not measured: no Partly Cloudy data when recorded)",
+    )
+    if "partly_cloudy" in misc:
+        q_real, med = misc["partly_cloudy"]["quartiles"], misc["phantom"]["quartiles"][1]
+        inside = q_real[0] <= med <= q_real[2]
+        glue(
+            "vb_isc_verdict",
+            f"the phantom's median ({med:.2f}) lies {'within' if inside else 'outside'} "
+            "the real interquartile range",
+        )
+    else:
+        glue("vb_isc_verdict", "no real movie data to compare with")
+    movie_table = summary_table(movie["runs"], "vb")
+    movie_table["false pairs per seed"] = [
+        np.mean([x["fp"] for x in movie["runs"][k]["per_seed"]]) for k in movie_table.index
+    ]
+    mv = []
+    main_name = "tiny-clip-trained"
+    if main_name in movie["runs"]:
+        m = movie["runs"][main_name]["summary"]["f1"]
+        mv.append(
+            f"{main_name} F1 {m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}] "
+            f"{'meets' if m['mean'] >= 0.6 else 'does not meet'} the model target of 0.6"
+        )
+    for name in ("tiny-clip", "timing", "shifted"):
+        if name in movie["runs"]:
+            f1 = movie["runs"][name]["summary"]["f1"]["mean"]
+            mv.append(
+                f"{name} F1 {f1:.2f} {'meets' if f1 <= 0.2 else 'does not meet'} the "
+                "control target"
+            )
+    movie_null_ok = all(
+        0.02 <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= 0.07
+        for r in movie["runs"].values()
+    )
+    _outside = [
+        f"{k} [{r['summary']['null_fpr']['low']:.3f}, {r['summary']['null_fpr']['high']:.3f}]"
+        for k, r in movie["runs"].items()
+        if not (
+            0.02 <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= 0.07
+        )
+    ]
+    mv.append(
+        f"the null-FPR intervals {'are' if movie_null_ok else 'are not all'} within "
+        "[0.02, 0.07]" + (f" (outside: {', '.join(_outside)})" if _outside else "")
+    )
+    glue("vb_verdict", "; ".join(mv))
+    _truth_n = {
+        k: np.mean([x["n_truth"] for x in v["per_seed"]]) for k, v in movie["runs"].items()
+    }
+    _parts = []
+    if "oracle" in movie["runs"]:
+        o = movie["runs"]["oracle"]["summary"]
+        _parts.append(
+            f"The planted features themselves as atoms (oracle) reach F1 {o['f1']['mean']:.2f} "
+            f"[{o['f1']['low']:.2f}, {o['f1']['high']:.2f}], so the Study B path finds what "
+            "the phantom plants when an atom carries it."
+        )
+    if main_name in movie["runs"]:
+        m = movie["runs"][main_name]["summary"]
+        _parts.append(
+            f"The trained tiny CLIP's atoms carry planted features ({_truth_n[main_name]:.0f} "
+            "truth pairs per seed by the fixed rule), but its recall is "
+            f"{m['recall']['mean']:.2f} [{m['recall']['low']:.2f}, {m['recall']['high']:.2f}] "
+            f"at precision {m['precision']['mean']:.2f}: an atom that correlates 0.3 with a "
+            "feature carries a tenth of its variance, which at this SNR and on "
+            f"{movie_truth.sizes['time']} volumes the shift test rarely separates from "
+            "chance alignment."
+        )
+    _controls = [k for k in ("tiny-clip", "timing", "shifted") if k in movie["runs"]]
+    _failing = [k for k in _controls if movie["runs"][k]["summary"]["f1"]["mean"] <= 0.2]
+    if _controls:
+        _parts.append(
+            "The controls fail as they must."
+            if len(_failing) == len(_controls)
+            else "A control does not fail ("
+            + ", ".join(sorted(set(_controls) - set(_failing)))
+            + "): a finding about the method, reported as such."
+        )
+    glue("vb_finding", " ".join(_parts) if _parts else "(no model run recorded)")
+else:
+    for k in (
+        "vb_command",
+        "vb_date",
+        "vb_stride",
+        "vb_isc_phantom",
+        "vb_isc_real",
+        "vb_isc_verdict",
+    ):
+        glue(k, "(no record)")
+    glue("vb_n_atoms", "16")
+    glue("vb_verdict", "no recorded run (benchmarks/results/validate_movie_shift.json)")
+    glue("vb_finding", "(no recorded run)")
+    movie_table = pd.DataFrame()
+
+# %% tags=["remove-input"]
+pd.DataFrame(
+    {
+        "R^2 on timing, before residualising": movie_truth["timing_r2_raw"].values,
+        "R^2 on timing, planted (after)": movie_truth["timing_r2"].values.round(6),
+    },
+    index=movie_truth["feature"].values,
+)
+
+# %% [markdown]
+# **SNR.** Leave-one-out ISC of the movie phantom's driven grayordinates (quartiles
+# {glue:text}`vb_isc_phantom`) beside the real Partly Cloudy regions (quartiles
+# {glue:text}`vb_isc_real`; all regions, driven or not, with the project's loader):
+# {glue:text}`vb_isc_verdict`.
+#
+# **Held-out seeds** (recorded run {glue:text}`vb_command`, finished
+# {glue:text}`vb_date`, phantom stride {glue:text}`vb_stride`; `python -m analysis_lib
+# validate --study b --json` runs one configuration):
+
+# %% tags=["remove-input"]
+movie_table
+
+# %% [markdown]
+# Against the targets: {glue:text}`vb_verdict`. {glue:text}`vb_finding` These are
+# properties of the pipeline on a simulator of a rendered cartoon movie, not findings about
+# brains, and the trained tiny CLIP is a stand-in for the
+# study's pretrained models; nothing was tuned on these seeds.
+#
 # ## The former check on `phantom-simple`
 #
 # **The phantom** (`phantom-story`, SIMULATED; {mod}`analysis_lib.datasets.phantom`):
