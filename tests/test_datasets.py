@@ -21,6 +21,8 @@ def test_registry_names_and_errors():
         "phantom-simple",
         "phantom-content",
         "phantom-content-null",
+        "phantom-movie-content",
+        "phantom-movie-content-null",
         "alice",
         "narratives:TASK",
         "hcp-movie:RUN",

@@ -207,6 +207,104 @@ else:
     )
 
 # %% [markdown]
+# ## The model-size series of the Alice chapter
+#
+# Load times of the two Qwen2.5-Coder models (first load from the assembled GGUF, which
+# transformers dequantises; later loads from the converted copy in the data home) and, for
+# every model of the series, the extraction on the whole Alice story with the hooks beside
+# its plain forward pass in the same process (`benchmarks/qwen_series.py`, which runs
+# `benchmarks/extraction_overhead.py` on the series' cases). Targets of issue 15: hook
+# overhead at most 10 %, peak memory of the 1.5B extraction at most 12 GB. Peak memory is
+# the process's maximum resident set; a load from the converted copy maps the safetensors
+# file, whose pages count only once they are read, so its peak is small until the first
+# forward pass.
+
+# %% tags=["remove-input"]
+series_path = BENCH / "results" / "qwen_series.json"
+overhead_path = BENCH / "results" / "extraction_series.json"
+if series_path.is_file() and overhead_path.is_file():
+    series = json.loads(series_path.read_text())
+    over = json.loads(overhead_path.read_text())
+    display(
+        Markdown(
+            f"Recorded run: `{series['command']}` (overheads: `{over['command'].split(' --out')[0]}"
+            f" ...`), recorded {record_date(series_path)}."
+        )
+    )
+    loads = pd.DataFrame(
+        [
+            {
+                "model": r["model"],
+                "load": {"gguf": "first (GGUF)", "cached": "cached copy"}[r["load"]],
+                "wall time (s)": r["seconds"],
+                "peak memory (GB)": r["peak_rss_bytes"] / 1e9,
+            }
+            for r in series["loads"]
+        ]
+    )
+    display(
+        loads.style.format({"wall time (s)": "{:.1f}", "peak memory (GB)": "{:.2f}"}).hide(
+            axis="index"
+        )
+    )
+    rows = []
+    for r in over["results"]:
+        rows.append(
+            {
+                "model": r["model"],
+                "neurons": r["n_neurons"],
+                "plain forward (s, median)": r["plain_median_s"],
+                "hooked (s, median)": r["hooked_median_s"],
+                "repeats": len(r["plain_forward_s"]),
+                "overhead (median)": r["overhead_ratio_median"],
+                "within 10 %": r["overhead_ratio_median"] <= r["overhead_goal"],
+                "peak memory in extraction (GB)": r["peak_rss_during_extract_bytes"] / 1e9,
+            }
+        )
+    ser = pd.DataFrame(rows)
+    big = ser[ser.model == "qwen2.5-1.5b"]
+    if not big.empty:
+        peak = float(big["peak memory in extraction (GB)"].iloc[0])
+        display(
+            Markdown(
+                f"Peak memory of the Qwen2.5-Coder-1.5B extraction: {peak:.2f} GB, "
+                f"{'within' if peak <= 12 else 'above'} the 12 GB target. Overhead "
+                "within 10 % for: "
+                + (", ".join(ser.model[ser["within 10 %"]]) or "none")
+                + "; above it for: "
+                + (", ".join(ser.model[~ser["within 10 %"]]) or "none")
+                + "."
+                + (
+                    " Of those, "
+                    + ", ".join(short)
+                    + (" runs" if len(short) == 1 else " run")
+                    + " a plain pass under half a second, where the hooks' fixed costs "
+                    "dominate the ratio."
+                    if (
+                        short := list(
+                            ser.model[
+                                ~ser["within 10 %"] & (ser["plain forward (s, median)"] < 0.5)
+                            ]
+                        )
+                    )
+                    else ""
+                )
+            )
+        )
+    display(
+        ser.style.format(
+            {
+                "plain forward (s, median)": "{:.2f}",
+                "hooked (s, median)": "{:.2f}",
+                "overhead (median)": "{:+.1%}",
+                "peak memory in extraction (GB)": "{:.2f}",
+            }
+        ).hide(axis="index")
+    )
+else:
+    display(Markdown("*Not run in this copy: `benchmarks/results/qwen_series.json` is missing.*"))
+
+# %% [markdown]
 # ## Side-by-side ratios
 #
 # For each benchmark that was run, every ratio, speed-up, overhead and pass flag that
