@@ -14,7 +14,7 @@ Needs the prepared weights (``python -m analysis_lib fetch-weights qwen2.5-0.5b
 qwen2.5-1.5b``) and the Alice data (``ANALYSIS_LIB_EXTRA_DATA``). Exact command (results in
 ``benchmarks/results/qwen_series.json`` and ``benchmarks/results/extraction_series.json``)::
 
-    .venv/bin/python benchmarks/qwen_series.py --repeats 1
+    .venv/bin/python benchmarks/qwen_series.py --repeats 3
 
 Each measurement runs in a fresh subprocess (its own peak memory, no warm caches in the
 process). The GGUF load is measured without writing anything.

@@ -27,7 +27,7 @@ so ``--n-perm-networks 0`` gives the same significant set faster::
     python benchmarks/validate_content.py --stride 48 --n-perm-networks 0 --rule network \\
         --seeds 20-39 --configs smollm2,tiny-bert,timing,shifted \\
         --out benchmarks/results/validate_content_network.json
-    python benchmarks/validate_content.py --stride 48 --n-perm-networks 0 \\
+    python benchmarks/validate_content.py --stride 12 --n-perm-networks 0 \\
         --rule network-shift --seeds 20-39 --configs smollm2,tiny-bert,timing,shifted \\
         --out benchmarks/results/validate_content_shift.json
 """

@@ -114,7 +114,7 @@ def validation_record(root: Path) -> str:
     ]
     settings = records[0]["settings"]
     commands = "; ".join("`" + r["command"] + "`" for r in records)
-    return (
+    text = (
         "On the simulated content phantom (planted surprisal, frequency and semantic "
         f"features; recorded runs {commands}, finished "
         f"{max(r['finished'] for r in records)}, {settings['n_atoms']} atoms, the book's "
@@ -124,6 +124,23 @@ def validation_record(root: Path) -> str:
         "at most 0.2 for the random twin and timing atoms, null rate within [0.02, 0.07]; "
         "the validation chapter says which hold and why."
     )
+    movie_path = root / "benchmarks" / "results" / "validate_movie_shift.json"
+    if movie_path.is_file():
+        movie = json.loads(movie_path.read_text())
+        mruns = {k: v for k, v in movie["runs"].items() if "summary" in v}
+        if mruns:
+            f1 = {k: v["summary"]["f1"] for k, v in mruns.items()}
+            text += (
+                " Study B path on the simulated movie phantom (`"
+                + movie["command"]
+                + f"`, {movie['settings']['n_atoms']} atoms): "
+                + "; ".join(
+                    f"{k} F1 {v['mean']:.2f} [{v['low']:.2f}, {v['high']:.2f}]"
+                    for k, v in f1.items()
+                )
+                + "."
+            )
+    return text
 
 
 def _stack(arrays: list, dim: str):

@@ -303,6 +303,23 @@ if series_path.is_file() and overhead_path.is_file():
     )
 else:
     display(Markdown("*Not run in this copy: `benchmarks/results/qwen_series.json` is missing.*"))
+book_path = BENCH / "results" / "book_series.json"
+if book_path.is_file():
+    bs = json.loads(book_path.read_text())
+    walls = {c["weights"]: c["wall_s"] for c in bs["cases"]}
+    display(
+        Markdown(
+            f"What the series adds to a cold build (`{bs['command']}`, recorded "
+            f"{record_date(book_path)}): the Alice chapter ran {walls[False]:.0f} s without "
+            f"the Qwen weights and {walls[True]:.0f} s with them, each in a fresh data home, "
+            f"so the series adds {bs['series_added_s']:.0f} s "
+            f"({bs['series_added_s'] / 60:.1f} min) to `make book`; no other page computes "
+            "it. The cold `make book` time itself is printed by `.ci/run` "
+            "(`make book finished in ... s`)."
+        )
+    )
+else:
+    display(Markdown("*`benchmarks/book_series.py` has not been run in this copy.*"))
 
 # %% [markdown]
 # ## Side-by-side ratios

@@ -70,7 +70,11 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 RESULTS = Path("../../benchmarks/results")
-content_truth = datasets.ground_truth("phantom-content", stride=48)
+#: The phantom's grid as the held-out record of the calibrated rule ran it.
+HELDOUT_STRIDE = json.loads((RESULTS / "validate_content_shift.json").read_text())["settings"][
+    "stride"
+]
+content_truth = datasets.ground_truth("phantom-content", stride=HELDOUT_STRIDE)
 
 # %% tags=["remove-input"]
 pd.DataFrame(
@@ -87,7 +91,9 @@ cover[cover.columns[(content_truth["feature_network"].values).any(axis=0)]]
 
 # %% [markdown]
 # Share of each Cole-Anticevic network's grayordinates planted with each feature (networks
-# that carry at least one feature; the rule keeps a share of at least 0.25).
+# that carry at least one feature; the rule keeps a share of at least 0.25), on the
+# phantom's grid of the held-out record below (every {glue:text}`vc_heldout_stride`-th
+# cortical grayordinate).
 
 # %% tags=["remove-cell"]
 records = [
@@ -97,6 +103,7 @@ records = [
 glue("vc_command", " ; ".join(f"{r['command']}" for r in records))
 glue("vc_date", max(r["finished"] for r in records))
 isc = records[0]["isc"]
+glue("vc_heldout_stride", HELDOUT_STRIDE)
 glue("vc_isc_alice", ", ".join(f"{v:.2f}" for v in isc["alice"]["quartiles"]))
 glue("vc_isc_phantom", ", ".join(f"{v:.2f}" for v in isc["phantom"]["quartiles"]))
 glue("vc_snr", isc["phantom"]["snr"])
@@ -445,9 +452,11 @@ shift_table
 # (`tiny-clip`), the movie's timing-only atoms and its own atoms circularly shifted.
 
 # %% tags=["remove-cell"]
-movie_truth = datasets.ground_truth("phantom-movie-content", stride=48)
 movie_path = RESULTS / "validate_movie_shift.json"
 movie = json.loads(movie_path.read_text()) if movie_path.exists() else None
+movie_truth = datasets.ground_truth(
+    "phantom-movie-content", stride=movie["settings"]["stride"] if movie else 12
+)
 if movie is not None:
     glue("vb_command", movie["command"])
     glue("vb_date", movie["finished"])
