@@ -790,8 +790,6 @@ def validate_content(
     from . import validation_score as vs
 
     phantom, null, base = _study(study)
-    if atoms not in ATOM_KINDS:
-        raise ValueError(f"atoms must be one of {ATOM_KINDS}, got {atoms!r}")
     s = {**base, **(settings or {})}
     t0 = time.perf_counter()
     d, info = study_atoms(model, atoms, study, progress=progress, **phantom_options)

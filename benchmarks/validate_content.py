@@ -69,7 +69,6 @@ def isc_record_movie(stride: int) -> dict:
     grayordinates (the movie phantom's SNR is the story phantom's; this shows where it
     falls on real movie data)."""
     from analysis_lib import datasets
-    from analysis_lib.datasets import phantom as ph
     from analysis_lib.datasets import phantom_content as pc
 
     out: dict = {}
@@ -86,12 +85,7 @@ def isc_record_movie(stride: int) -> dict:
             "quartiles": list(np.percentile(isc, [25, 50, 75])),
         }
     p = pc.ContentParams(kind="movie-content", stride=stride)
-    bold = np.stack([pc.simulate_subject(p, s)[0] for s in range(p.n_subjects)])
-    labels, _ = pc._labels(pc.PLANTED_ATLAS)
-    geo = ph._space_geometry("fsLR32k", stride)
-    lab = labels[: ph.N_CORTEX][ph._nearest_cortex(geo["xyz"])]
-    driven = np.flatnonzero(np.abs(pc.weight_matrix(p.kind).values).sum(1) > 0) + 1
-    v = pc.loo_isc(bold)[:, np.isin(lab, driven)]
+    v = pc.driven_isc(p)
     out["phantom"] = {
         "what": "LOO ISC of single driven grayordinates, phantom-movie-content seed 0, "
         f"stride {stride}, {p.n_subjects} subjects",
@@ -103,7 +97,6 @@ def isc_record_movie(stride: int) -> dict:
 
 def isc_record(stride: int) -> dict:
     from analysis_lib import datasets
-    from analysis_lib.datasets import phantom as ph
     from analysis_lib.datasets import phantom_content as pc
 
     out: dict = {}
@@ -124,12 +117,7 @@ def isc_record(stride: int) -> dict:
         "quartiles": list(np.percentile(isc, [25, 50, 75])),
     }
     p = pc.ContentParams(stride=stride)
-    bold = np.stack([pc.simulate_subject(p, s)[0] for s in range(p.n_subjects)])
-    labels, _ = pc._labels(pc.PLANTED_ATLAS)
-    geo = ph._space_geometry("fsLR32k", stride)
-    lab = labels[: ph.N_CORTEX][ph._nearest_cortex(geo["xyz"])]
-    driven = np.flatnonzero(np.abs(pc.weight_matrix().values).sum(1) > 0) + 1
-    v = pc.loo_isc(bold)[:, np.isin(lab, driven)]
+    v = pc.driven_isc(p)
     out["phantom"] = {
         "what": f"LOO ISC of single driven grayordinates, phantom-content seed 0, stride {stride}",
         "snr": p.snr,

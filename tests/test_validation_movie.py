@@ -123,3 +123,13 @@ def test_validate_content_study_b_runs_the_model_path():
     assert len(out["per_seed"]) == 1 and 0 <= out["per_seed"][0]["null_fpr"] <= 1
     with pytest.raises(ValueError, match="study must be one of"):
         validation.validate_content(model="tiny-clip", study="c", seeds=(0,))
+
+
+def test_driven_isc_is_above_its_null():
+    """The SNR check's ISC: planted grayordinates share the stimulus across subjects, the
+    same grayordinates of the null do not."""
+    isc = pc.driven_isc(pc.ContentParams(kind="movie-content", **SMALL))
+    null = pc.driven_isc(pc.ContentParams(kind="movie-content-null", **SMALL))
+    assert isc.shape == null.shape and isc.shape[0] == SMALL["n_subjects"]
+    assert np.median(isc) > np.median(null) + 0.1
+    assert abs(np.median(null)) < 0.1

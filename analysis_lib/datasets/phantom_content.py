@@ -931,3 +931,25 @@ def loo_isc(bold: np.ndarray) -> np.ndarray:
         o = (o - o.mean(0)) / o.std(0)
         out[i] = (x[i] * o).mean(0)
     return out
+
+
+def driven_isc(params: ContentParams) -> np.ndarray:
+    """Leave-one-out ISC (:func:`loo_isc`) of the grayordinates of the planted Yeo-17
+    networks (group map) of a phantom; the SNR check against real data.
+
+    Parameters
+    ----------
+    params : ContentParams
+        The phantom (a null kind gives the noise-only ISC of the same grayordinates).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_subjects, n_driven)
+    """
+    bold = np.stack([simulate_subject(params, s)[0] for s in range(params.n_subjects)])
+    labels, _ = _labels(PLANTED_ATLAS)
+    geo = _ph._space_geometry("fsLR32k", params.stride)
+    lab = labels[: _ph.N_CORTEX][_ph._nearest_cortex(geo["xyz"])]
+    planted = params.kind.removesuffix("-null")
+    driven = np.flatnonzero(np.abs(weight_matrix(planted).values).sum(1) > 0) + 1
+    return loo_isc(bold)[:, np.isin(lab, driven)]

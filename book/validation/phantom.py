@@ -130,29 +130,52 @@ def summary_table(runs: dict, prefix: str) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+from analysis_lib.cli.validate import F1_CONTROL_MAX, F1_MODEL_MIN, NULL_RANGE
+from analysis_lib.validation_score import R_CARRY
+
+
+def target_verdict(runs: dict, model: str, controls: tuple[str, ...]) -> str:
+    """One sentence per target of issue 14 (``analysis_lib.cli.validate``), from a record's
+    runs: the model's F1, each control's F1 and every run's null-FPR interval."""
+    out = []
+    if model in runs:
+        m = runs[model]["summary"]["f1"]
+        out.append(
+            f"{model} F1 {m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}] "
+            f"{'meets' if m['mean'] >= F1_MODEL_MIN else 'does not meet'} the model target "
+            f"of {F1_MODEL_MIN}"
+        )
+    for name in controls:
+        if name in runs:
+            f1 = runs[name]["summary"]["f1"]["mean"]
+            ok = f1 <= F1_CONTROL_MAX
+            out.append(
+                f"{name} F1 {f1:.2f} {'meets' if ok else 'does not meet'} the control target"
+            )
+    lo, hi = NULL_RANGE
+    outside = [
+        f"{k} [{r['summary']['null_fpr']['low']:.3f}, {r['summary']['null_fpr']['high']:.3f}]"
+        for k, r in runs.items()
+        if not (lo <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= hi)
+    ]
+    out.append(
+        f"the null-FPR intervals {'are not all' if outside else 'are'} within [{lo}, {hi}]"
+        + (f" (outside: {', '.join(outside)})" if outside else "")
+    )
+    return "; ".join(out)
+
+
+def false_pairs(runs: dict, index) -> list[float]:
+    """Mean false pairs per seed of each run in ``index``."""
+    return [np.mean([x["fp"] for x in runs[k]["per_seed"]]) for k in index]
+
+
 heldout = summary_table({k: v for r in records for k, v in r["runs"].items()}, "vc")
 glue("vc_settings", ", ".join(f"{k} {v}" for k, v in records[0]["settings"].items()))
 runs_all = {k: v for r in records for k, v in r["runs"].items()}
 
 
-def _mean(name: str, k: str) -> float:
-    return runs_all[name]["summary"][k]["mean"] if name in runs_all else float("nan")
-
-
-verdict = []
-if "smollm2" in runs_all:
-    ok = _mean("smollm2", "f1") >= 0.6
-    verdict.append(f"SmolLM2 {'meets' if ok else 'does not meet'} the F1 target")
-for name in ("tiny-bert", "timing"):
-    if name in runs_all:
-        ok = _mean(name, "f1") <= 0.2
-        verdict.append(f"{name} {'meets' if ok else 'does not meet'} the control target")
-null_ok = all(
-    0.02 <= run["summary"]["null_fpr"]["low"] and run["summary"]["null_fpr"]["high"] <= 0.07
-    for run in runs_all.values()
-)
-verdict.append(f"the null-FPR intervals {'are' if null_ok else 'are not'} within [0.02, 0.07]")
-glue("vc_verdict", "; ".join(verdict))
+glue("vc_verdict", target_verdict(runs_all, "smollm2", ("tiny-bert", "timing")))
 n_pred = {k: np.mean([x["n_predicted"] for x in v["per_seed"]]) for k, v in runs_all.items()}
 n_truth = {k: np.mean([x["n_truth"] for x in v["per_seed"]]) for k, v in runs_all.items()}
 if n_pred and all(v == 0 for v in n_pred.values()):
@@ -352,27 +375,9 @@ shift = json.loads((RESULTS / "validate_content_shift.json").read_text())
 glue("vs_command", shift["command"])
 glue("vs_date", shift["finished"])
 shift_table = summary_table(shift["runs"], "vs")
-shift_table["false pairs per seed"] = [
-    np.mean([x["fp"] for x in shift["runs"][k]["per_seed"]]) for k in shift_table.index
-]
-sv = []
+shift_table["false pairs per seed"] = false_pairs(shift["runs"], shift_table.index)
 sm = shift["runs"]["smollm2"]["summary"]
-sv.append(
-    f"SmolLM2 F1 {sm['f1']['mean']:.2f} [{sm['f1']['low']:.2f}, {sm['f1']['high']:.2f}] "
-    f"{'meets' if sm['f1']['mean'] >= 0.6 else 'does not meet'} the target of 0.6"
-)
-for name in ("tiny-bert", "timing", "shifted"):
-    if name in shift["runs"]:
-        f1 = shift["runs"][name]["summary"]["f1"]["mean"]
-        sv.append(
-            f"{name} F1 {f1:.2f} {'meets' if f1 <= 0.2 else 'does not meet'} the control target"
-        )
-shift_null_ok = all(
-    0.02 <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= 0.07
-    for r in shift["runs"].values()
-)
-sv.append(f"the null-FPR intervals {'are' if shift_null_ok else 'are not'} within [0.02, 0.07]")
-glue("vs_verdict", "; ".join(sv))
+glue("vs_verdict", target_verdict(shift["runs"], "smollm2", ("tiny-bert", "timing", "shifted")))
 from analysis_lib.datasets.phantom_content import COVER_MIN
 
 fp_cover = np.array(
@@ -386,6 +391,8 @@ else:
     for k in ("vs_fp_n", "vs_fp_partial", "vs_fp_none"):
         glue(k, "not recorded")
 glue("vs_cover_min", f"{COVER_MIN:.2f}")
+glue("vs_r_carry", R_CARRY)
+glue("vs_r_carry_share", f"{R_CARRY**2:.0%}")
 glue("vs_smollm2_recall_mean", f"{sm['recall']['mean']:.2f}")
 glue("vs_smollm2_precision_mean", f"{sm['precision']['mean']:.2f}")
 
@@ -408,8 +415,9 @@ shift_table
 # table), and the null rate stays near the nominal level. SmolLM2 does not reach the
 # target, for two measured reasons:
 #
-# - **Recall** (mean {glue:text}`vs_smollm2_recall_mean`): an atom that correlates 0.3 with
-#   a planted feature carries a tenth of that feature's variance, and at the phantom's SNR
+# - **Recall** (mean {glue:text}`vs_smollm2_recall_mean`): an atom that correlates
+#   {glue:text}`vs_r_carry` with a planted feature carries {glue:text}`vs_r_carry_share`
+#   of that feature's variance, and at the phantom's SNR
 #   (set from the real Alice ISC, not from any pipeline score) such a share of a network's
 #   response is mostly not distinguishable from the chance alignment of a shifted course.
 #   That is sensitivity at realistic noise, not a bug to tune away.
@@ -481,40 +489,11 @@ if movie is not None:
     else:
         glue("vb_isc_verdict", "no real movie data to compare with")
     movie_table = summary_table(movie["runs"], "vb")
-    movie_table["false pairs per seed"] = [
-        np.mean([x["fp"] for x in movie["runs"][k]["per_seed"]]) for k in movie_table.index
-    ]
-    mv = []
+    movie_table["false pairs per seed"] = false_pairs(movie["runs"], movie_table.index)
     main_name = "tiny-clip-trained"
-    if main_name in movie["runs"]:
-        m = movie["runs"][main_name]["summary"]["f1"]
-        mv.append(
-            f"{main_name} F1 {m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}] "
-            f"{'meets' if m['mean'] >= 0.6 else 'does not meet'} the model target of 0.6"
-        )
-    for name in ("tiny-clip", "timing", "shifted"):
-        if name in movie["runs"]:
-            f1 = movie["runs"][name]["summary"]["f1"]["mean"]
-            mv.append(
-                f"{name} F1 {f1:.2f} {'meets' if f1 <= 0.2 else 'does not meet'} the "
-                "control target"
-            )
-    movie_null_ok = all(
-        0.02 <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= 0.07
-        for r in movie["runs"].values()
+    glue(
+        "vb_verdict", target_verdict(movie["runs"], main_name, ("tiny-clip", "timing", "shifted"))
     )
-    _outside = [
-        f"{k} [{r['summary']['null_fpr']['low']:.3f}, {r['summary']['null_fpr']['high']:.3f}]"
-        for k, r in movie["runs"].items()
-        if not (
-            0.02 <= r["summary"]["null_fpr"]["low"] and r["summary"]["null_fpr"]["high"] <= 0.07
-        )
-    ]
-    mv.append(
-        f"the null-FPR intervals {'are' if movie_null_ok else 'are not all'} within "
-        "[0.02, 0.07]" + (f" (outside: {', '.join(_outside)})" if _outside else "")
-    )
-    glue("vb_verdict", "; ".join(mv))
     _truth_n = {
         k: np.mean([x["n_truth"] for x in v["per_seed"]]) for k, v in movie["runs"].items()
     }
@@ -532,13 +511,16 @@ if movie is not None:
             f"The trained tiny CLIP's atoms carry planted features ({_truth_n[main_name]:.0f} "
             "truth pairs per seed by the fixed rule), but its recall is "
             f"{m['recall']['mean']:.2f} [{m['recall']['low']:.2f}, {m['recall']['high']:.2f}] "
-            f"at precision {m['precision']['mean']:.2f}: an atom that correlates 0.3 with a "
-            "feature carries a tenth of its variance, which at this SNR and on "
+            f"at precision {m['precision']['mean']:.2f}: an atom that correlates {R_CARRY} "
+            f"with a feature (the truth rule's bound) carries {R_CARRY**2:.0%} of its "
+            "variance, which at this SNR and on "
             f"{movie_truth.sizes['time']} volumes the shift test rarely separates from "
             "chance alignment."
         )
     _controls = [k for k in ("tiny-clip", "timing", "shifted") if k in movie["runs"]]
-    _failing = [k for k in _controls if movie["runs"][k]["summary"]["f1"]["mean"] <= 0.2]
+    _failing = [
+        k for k in _controls if movie["runs"][k]["summary"]["f1"]["mean"] <= F1_CONTROL_MAX
+    ]
     if _controls:
         _parts.append(
             "The controls fail as they must."
