@@ -387,8 +387,8 @@ def partial_null(
         p[0, d] = shift["p"][0]
         # group map of the atom over regions (marginal coefficient, t over subjects)
         ar = a - proj @ a
-        yr = yd - np.einsum("tu,sur->str", proj, yd)
-        beta = np.einsum("t,str->sr", ar, yr) / (ar @ ar) / sd[:, 0, :]
+        yr = yd - proj @ yd  # (subject, time, region)
+        beta = (ar @ yr) / (ar @ ar) / sd[:, 0, :]  # (subject, region)
         t_map, p_map = stats.ttest_1samp(beta, 0.0, axis=0)
         sig = np.where(p_map < params.threshold, np.sign(t_map), 0.0)
         for j, i in enumerate(ids):
@@ -397,9 +397,9 @@ def partial_null(
             p[1, d, j] = stats.norm.sf(polarity * shift["z"][0, j])
         # subject-level test of the network-mean coefficient
         c = np.stack(courses)  # (subject, time, network)
-        cr = c - np.einsum("tu,sun->stn", proj, c)
+        cr = c - proj @ c
         cr = cr / cr.std(1, keepdims=True)
-        r_sub = np.einsum("t,stn->sn", ar / ar.std(), cr) / n_time
+        r_sub = ((ar / ar.std()) @ cr) / n_time  # (subject, network)
         p[2, d] = stats.ttest_1samp(r_sub, 0.0, axis=0).pvalue
     ds = xr.Dataset(
         {

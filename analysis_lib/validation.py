@@ -523,7 +523,7 @@ STUDY_A = {
     "correction": "uncorrected",
     "threshold": 0.01,
     "n_perm_group": 500,
-    "n_perm_networks": 5000,
+    "n_perm_networks": 1000,
     "n_shift": 500,
     **CALIBRATED_RULE,
 }

@@ -132,6 +132,19 @@ def test_cli_help_lists_subcommands():
         assert command in out.stdout
 
 
+def test_command_help_is_what_the_command_prints(monkeypatch):
+    # the CLI reference page prints command_help in its kernel instead of one process each
+    from analysis_lib.cli import command_help
+
+    monkeypatch.setenv("COLUMNS", "80")  # the same width in both
+    for args, command in ((("--help",), None), (("validate", "--help"), "validate")):
+        out = _cli(*args)
+        assert out.returncode == 0, out.stderr
+        assert command_help(command) == out.stdout
+    with pytest.raises(KeyError, match="unknown command 'nope'"):
+        command_help("nope")
+
+
 def test_cli_info_reports_versions_and_roots(tmp_path):
     out = _cli("info", "--json", env={paths.EXTRA_ENV: str(tmp_path)})
     assert out.returncode == 0, out.stderr

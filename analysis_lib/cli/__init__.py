@@ -62,6 +62,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_help(command: str | None = None) -> str:
+    """Help text of the CLI (``command=None``) or of one subcommand, as ``--help`` prints it.
+
+    Parameters
+    ----------
+    command : str, optional
+        A subcommand name (``validate``, ``compare``...).
+
+    Returns
+    -------
+    str
+    """
+    parser = build_parser()
+    if command is None:
+        return parser.format_help()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if command not in sub.choices:
+        raise KeyError(f"unknown command {command!r}; known: {', '.join(sub.choices)}")
+    return sub.choices[command].format_help()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status.
 

@@ -172,6 +172,7 @@ def false_pairs(runs: dict, index) -> list[float]:
 
 heldout = summary_table({k: v for r in records for k, v in r["runs"].items()}, "vc")
 glue("vc_settings", ", ".join(f"{k} {v}" for k, v in records[0]["settings"].items()))
+glue("vc_n_perm_networks", records[0]["settings"]["n_perm_networks"])
 runs_all = {k: v for r in records for k, v in r["runs"].items()}
 
 
@@ -221,7 +222,8 @@ heldout_1000 = summary_table(low_perm["runs"], "vc1000")
 heldout
 
 # %% [markdown]
-# The same with 1000 spatial-null maps instead of the grid's 5000
+# The same with 1000 spatial-null maps instead of the {glue:text}`vc_n_perm_networks` of
+# the record above
 # ({glue:text}`vc1000_command`, cut short after the seeds shown):
 
 # %% tags=["remove-input"]
