@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,6 +331,9 @@ def execute_notebook(
     papermill.PapermillExecutionError
         When a cell fails; nothing is written at ``output`` (the executed notebook goes
         to ``failed_output`` when given).
+    RuntimeError
+        When no kernel became ready in :data:`KERNEL_START_ATTEMPTS` starts (each retry
+        is announced by a ``RuntimeWarning``; no cell has run before a retry).
     """
     import papermill as pm
 
@@ -341,25 +345,48 @@ def execute_notebook(
         _suffix_title(nb, title_suffix)
     output = Path(output)
     with atomic_path(output.with_suffix(".ipynb")) as tmp:
-        try:
-            pm.execute_notebook(
-                nb,
-                str(tmp),
-                parameters=parameters,
-                kernel_name=kernel_name,
-                cwd=str(cwd or path.parent),
-                progress_bar=bool(progress_bar and sys.stderr.isatty()),  # no bars in logs
-                execution_timeout=timeout,
-                report_mode=False,
-            )
-        except pm.PapermillExecutionError:
-            if failed_output is not None and tmp.is_file() and tmp.stat().st_size:
-                failed_output = Path(failed_output)
-                failed_output.parent.mkdir(parents=True, exist_ok=True)
-                apply_umask(tmp)
-                os.replace(tmp, failed_output)
-            raise
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                pm.execute_notebook(
+                    nb,
+                    str(tmp),
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    cwd=str(cwd or path.parent),
+                    progress_bar=bool(progress_bar and sys.stderr.isatty()),  # no bars in logs
+                    execution_timeout=timeout,
+                    report_mode=False,
+                )
+                break
+            except pm.PapermillExecutionError:
+                if failed_output is not None and tmp.is_file() and tmp.stat().st_size:
+                    failed_output = Path(failed_output)
+                    failed_output.parent.mkdir(parents=True, exist_ok=True)
+                    apply_umask(tmp)
+                    os.replace(tmp, failed_output)
+                raise
+            except RuntimeError as exc:
+                if not kernel_start_failed(exc) or attempt == KERNEL_START_ATTEMPTS:
+                    raise
+                warnings.warn(
+                    f"{path}: the kernel did not start ({exc}); starting a new one "
+                    f"(attempt {attempt + 1} of {KERNEL_START_ATTEMPTS})",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
     return output.with_suffix(".ipynb")
+
+
+#: Kernel starts tried before a run fails. Two kernels started at once by two grid
+#: workers can pick the same free TCP port (the loser exits with "Address already in use"
+#: and the client waits for it in vain): no cell has run then, so a new kernel is safe.
+KERNEL_START_ATTEMPTS = 3
+_KERNEL_START_ERRORS = ("Kernel didn't respond", "Kernel died before replying")
+
+
+def kernel_start_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is jupyter_client's error for a kernel that never became ready."""
+    return isinstance(exc, RuntimeError) and any(m in str(exc) for m in _KERNEL_START_ERRORS)
 
 
 def _suffix_title(nb, suffix: str) -> None:

@@ -246,6 +246,48 @@ def test_runner_failure_writes_nothing(tmp_path):
     assert not (tmp_path / "fails.ipynb").exists()
 
 
+def test_runner_starts_a_new_kernel_when_one_never_became_ready(tmp_path, monkeypatch):
+    # two grid workers can start kernels on the same TCP port: the loser never replies
+    import papermill
+
+    from analysis_lib import runner
+
+    nb = tmp_path / "ok.py"
+    nb.write_text('# %% tags=["parameters"]\nx = 1\n\n# %%\nprint(x)\n')
+    real, calls = papermill.execute_notebook, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    with pytest.warns(RuntimeWarning, match=r"ok.py: the kernel did not start .*attempt 2 of 3"):
+        out = runner.execute_notebook(nb, tmp_path / "ok.ipynb", progress_bar=False)
+    assert out.is_file() and len(calls) == 2
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("something else")
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        runner.execute_notebook(nb, tmp_path / "no.ipynb", progress_bar=False)
+    assert len(calls) == 1 and not (tmp_path / "no.ipynb").exists()
+
+    def never(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", never)
+    with pytest.warns(RuntimeWarning), pytest.raises(RuntimeError, match="Kernel died"):
+        runner.execute_notebook(nb, tmp_path / "no.ipynb", progress_bar=False)
+    assert len(calls) == runner.KERNEL_START_ATTEMPTS and not (tmp_path / "no.ipynb").exists()
+
+
 def test_cli_errors_are_one_line():
     out = _cli("notebook", "notebooks/does_not_exist.py", "--out", "x.ipynb")
     assert out.returncode == 2
