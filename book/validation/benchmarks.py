@@ -323,8 +323,8 @@ if profile_path.is_file():
     display(
         Markdown(
             f"Where a cold `make book` spends its time (`{bp['command']}`, recorded "
-            f"{record_date(profile_path)}, read from the tree that `.ci/run` built at commit "
-            f"`{bp['commit'][:7]}`): {bp['make_book_s']:.0f} s in all, of which the grid's "
+            f"{record_date(profile_path)}, read from a tree that a cold `make book` built at "
+            f"commit `{bp['commit'][:7]}`): {bp['make_book_s']:.0f} s in all, of which the grid's "
             f"runs about {bp['grid_wall_estimate_s']:.0f} s ({bp['grid_notebook_s']:.0f} s of "
             f"notebook execution on {bp['workers']} single-threaded workers), the pages' "
             f"execution {bp['page_execution_s']:.0f} s and Sphinx and the rest "
