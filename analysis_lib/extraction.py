@@ -333,10 +333,13 @@ def story_word_features(
     stride: int,
     word_pooling: str = "mean",
     progress: bool = True,
+    lm_scorer=None,
 ) -> tuple[np.ndarray, dict]:
     """Word-level activations of a story, shape (n_words, n_neurons), float32.
 
-    Returns the array and a dict of bookkeeping (token and window counts).
+    Returns the array and a dict of bookkeeping (token and window counts). With an
+    ``lm_scorer``, the same forward passes also score every target token under the
+    model's language-model head (word surprisal without a second pass over the story).
 
     Parameters
     ----------
@@ -354,6 +357,9 @@ def story_word_features(
         How a word's token activations are combined.
     progress : bool
         Show a progress bar (in a terminal only).
+    lm_scorer : analysis_lib.surprisal.TokenScorer, optional
+        Receives the tokens and, after each window, the final hidden state (causal
+        language models only; it applies the LM head to the target rows).
 
     Returns
     -------
@@ -392,6 +398,8 @@ def story_word_features(
     else:
         raise ValueError(f"word_pooling must be one of {WORD_POOLING}, got {word_pooling!r}")
     forward = _text_forward(loaded)
+    if lm_scorer is not None:
+        lm_scorer.start(loaded, ids, word_of, len(prefix))
     collector = _Collector(sites, n_words).attach(loaded.module)
     device = loaded.device
     prefix_t = torch.tensor(prefix, dtype=torch.long)
@@ -405,7 +413,9 @@ def story_word_features(
                 targets = targets[keep[targets]]
                 collector.positions = torch.from_numpy(targets - w.start + len(prefix)).to(device)
                 collector.rows = torch.from_numpy(word_of[targets])
-                forward(input_ids, torch.ones_like(input_ids))
+                out = forward(input_ids, torch.ones_like(input_ids))
+                if lm_scorer is not None:
+                    lm_scorer.window(out.last_hidden_state[0], w)
     finally:
         collector.detach()
     features = collector.result()
@@ -685,6 +695,7 @@ def extract(
     stimulus_kwargs: dict | None = None,
     progress: bool = True,
     allow_unsafe_weights: bool = False,
+    lm_scorer=None,
 ) -> xr.DataArray:
     """Temporal responses of a model's artificial neurons to a stimulus, on the fMRI clock.
 
@@ -729,6 +740,10 @@ def extract(
         Show progress bars.
     allow_unsafe_weights : bool
         Accept pickled weights in a local folder (only if you trust its source).
+    lm_scorer : analysis_lib.surprisal.TokenScorer, optional
+        Stories and causal language models: also score every token under the LM head in
+        the same forward passes (:func:`analysis_lib.surprisal.cached_story_pass`). The
+        responses do not depend on it.
 
     Returns
     -------
@@ -788,12 +803,15 @@ def extract(
             stride=stride,
             word_pooling=word_pooling,
             progress=progress,
+            lm_scorer=lm_scorer,
         )
         if centre:
             features = centre_words(features)
         info["centre"] = bool(centre)
         onsets = stim.words["onset"].to_numpy(float)
         durations = (stim.words["offset"] - stim.words["onset"]).to_numpy(float)
+    elif lm_scorer is not None:
+        raise ValueError(f"{stim.name}: token scores need a story stimulus")
     elif getattr(stim, "kind", "") == "events":
         features, info, sites = text_event_features(
             loaded, stim, sites, batch_size=batch_size, progress=progress
@@ -934,7 +952,8 @@ def cached_extract(
     device : str
         Torch device.
     **kwargs
-        Further arguments of :func:`extract`.
+        Further arguments of :func:`extract`. An ``lm_scorer`` is fed only when the
+        responses are computed (not on a cache hit; see its ``done``).
 
     Returns
     -------
@@ -946,14 +965,18 @@ def cached_extract(
     from .paths import data_home
 
     stim = load_stimulus(stimulus, **(kwargs.pop("stimulus_kwargs", None) or {}))
-    if isinstance(stim, StoryStimulus):
-        kwargs.setdefault("centre", True)  # in the key: raw (pre-centring) caches recompute
+    lm_scorer = kwargs.pop("lm_scorer", None)
+    # The key holds every setting with its default filled in, so that equivalent calls
+    # (``context=512`` given or not) share one entry.
+    settings = {**_EXTRACT_DEFAULTS, **kwargs}
+    if settings["stride"] is None:
+        settings["stride"] = int(settings["context"]) // 2
     payload = {
         "model": str(model),
-        "weights": _weights_key(model, kwargs.get("family"), kwargs.get("seed", 0)),
+        "weights": _weights_key(model, settings["family"], settings["seed"]),
         "stimulus": stim.sha256,
         "site": site,
-        "kwargs": {k: v for k, v in sorted(kwargs.items()) if k != "progress"},
+        "kwargs": {k: v for k, v in sorted(settings.items()) if k != "progress"},
         "version": __version__,
         "code": code_digest([__name__]),
     }
@@ -962,6 +985,23 @@ def cached_extract(
     cached = read_cache(path, variable="responses")  # an unreadable one is recomputed
     if cached is not None:
         return cached
-    responses = extract(model, stim, site=site, device=device, **kwargs)
+    responses = extract(model, stim, site=site, device=device, lm_scorer=lm_scorer, **kwargs)
     write_netcdf(responses, path)
     return read_netcdf(path, variable="responses")
+
+
+def _keyword_defaults(fn) -> dict[str, Any]:
+    import inspect
+
+    return {
+        name: p.default
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+_EXTRACT_DEFAULTS = {
+    k: v
+    for k, v in _keyword_defaults(extract).items()
+    if k not in ("progress", "lm_scorer", "stimulus_kwargs")
+}

@@ -61,6 +61,27 @@ def page_times(tree: Path) -> dict[str, float]:
     return dict(sorted(pages.items(), key=lambda kv: -kv[1]))
 
 
+def portable_command(argv: list[str]) -> str:
+    """The command as a reader would type it: the built tree is named CLONE.
+
+    The record is shown in the book, which must not carry a path of the machine
+    that built it (``check_book`` refuses absolute machine paths).
+    """
+    out, skip = ["python", "benchmarks/book_profile.py"], False
+    for arg in argv:
+        if skip:
+            out.append("CLONE")
+            skip = False
+        elif arg == "--tree":
+            out.append(arg)
+            skip = True
+        elif arg.startswith("--tree="):
+            out.append("--tree=CLONE")
+        else:
+            out.append(arg)
+    return " ".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", type=Path, required=True, help="a tree make book has built")
@@ -77,7 +98,7 @@ def main() -> None:
         ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     record = {
-        "command": " ".join(["python", "benchmarks/book_profile.py", *sys.argv[1:]]),
+        "command": portable_command(sys.argv[1:]),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "make_book_s": args.make_book_s,

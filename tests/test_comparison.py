@@ -179,6 +179,61 @@ def test_surprisal_matches_a_direct_forward_pass():
         word_surprisal("tiny-bert", stim)
 
 
+def test_one_story_pass_fills_the_extraction_and_surprisal_caches(monkeypatch, tmp_path):
+    import warnings
+
+    from analysis_lib import extraction, stimuli, surprisal
+
+    monkeypatch.setenv("ANALYSIS_LIB_DATA", str(tmp_path / "home"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stim = stimuli.load_stimulus("default-story", n_volumes=30)
+    # reference: the surprisal-only pass and the neuron-only pass, each on its own
+    alone = surprisal.word_surprisal("tiny-llama", stim)
+    plain = extraction.extract("tiny-llama", stim, progress=False)
+    passes = []
+    real = extraction.story_word_features
+
+    def counted(*args, **kwargs):
+        passes.append(kwargs.get("lm_scorer") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(extraction, "story_word_features", counted)
+    responses, table = surprisal.cached_story_pass("tiny-llama", stim)
+    assert passes == [True]  # one pass, scored
+    np.testing.assert_array_equal(responses.values, plain.values)
+    np.testing.assert_allclose(table["surprisal"], alone["surprisal"], rtol=1e-5)
+    np.testing.assert_allclose(table["entropy"], alone["entropy"], rtol=1e-5)
+    assert table.attrs["perplexity"] == pytest.approx(alone.attrs["perplexity"], rel=1e-5)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed instead of read from the cache")
+
+    monkeypatch.setattr(extraction, "extract", refuse)
+    monkeypatch.setattr(surprisal, "word_surprisal", refuse)
+    # both entries are the ones the plain calls look up, defaults spelt out or not
+    hit = extraction.cached_extract("tiny-llama", stim, progress=False, context=512)
+    np.testing.assert_array_equal(hit.values, plain.values)
+    again = surprisal.cached_surprisal("tiny-llama", stim, stride=256)
+    np.testing.assert_allclose(again["surprisal"], table["surprisal"], rtol=1e-12)
+    with pytest.raises(TypeError, match="unknown setting"):
+        surprisal.cached_surprisal("tiny-llama", stim, strides=256)
+
+
+def test_story_pass_refuses_a_model_without_an_lm_head(tmp_path, monkeypatch):
+    import warnings
+
+    from analysis_lib import stimuli, surprisal
+
+    monkeypatch.setenv("ANALYSIS_LIB_DATA", str(tmp_path / "home"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stim = stimuli.load_stimulus("default-story", n_volumes=20)
+    with pytest.raises(ValueError, match="tiny-bert: surprisal needs a causal"):
+        surprisal.cached_story_pass("tiny-bert", stim)
+    assert not list((tmp_path / "home").rglob("*.nc"))  # nothing half-written
+
+
 def test_compare_on_real_alice_subjects_if_present(monkeypatch):
     from analysis_lib.comparison import compare
     from analysis_lib.datasets import alice

@@ -178,6 +178,36 @@ def expand(specs: list[FeatureSpec]) -> list[FeatureSpec]:
     return out
 
 
+def _causal(model: str) -> bool:
+    from ..models import FAMILIES, get_spec
+
+    return bool(model) and FAMILIES[get_spec(model).family].causal
+
+
+def warm(specs: list[FeatureSpec]) -> None:
+    """Fill the caches of causal LMs whose neurons are used in one pass over Alice.
+
+    A causal model that gives atoms or layer PCs also gives its perplexity (and often
+    surprisal regressors): :func:`analysis_lib.surprisal.cached_story_pass` computes the
+    responses and the word surprisal from the same forward passes, whatever the order of
+    the feature sets.
+
+    Parameters
+    ----------
+    specs : list of FeatureSpec
+        The feature sets about to be built (tiny models at seed 0, as :func:`_responses`).
+
+    Returns
+    -------
+    None
+    """
+    from ..surprisal import cached_story_pass
+
+    for model in dict.fromkeys(s.model for s in specs if s.kind in ("atoms", "pcs", "layers")):
+        if _causal(model):
+            cached_story_pass(model, "alice")
+
+
 def build(spec: FeatureSpec, *, alpha: float = 0.1, n_pcs: int = 8, seed: int = 0) -> FeatureSet:
     """Build one feature set on the Alice volume times.
 
@@ -226,9 +256,8 @@ def build(spec: FeatureSpec, *, alpha: float = 0.1, n_pcs: int = 8, seed: int = 
 
 def perplexity(model: str) -> float:
     """Per-word perplexity of a causal LM on Alice (NaN for a non-causal model)."""
-    from ..models import FAMILIES, get_spec
     from ..surprisal import cached_surprisal
 
-    if not model or not FAMILIES[get_spec(model).family].causal:
+    if not _causal(model):
         return float("nan")
     return float(cached_surprisal(model, "alice").attrs["perplexity"])

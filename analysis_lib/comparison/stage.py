@@ -274,6 +274,7 @@ def compare(params: CompareParams, *, progress: bool = True) -> xr.Dataset:
     if len(subjects) < 3:
         raise ValueError(f"compare: {len(subjects)} usable subjects; at least 3 are needed")
     specs = params.feature_specs
+    feat.warm(specs)  # responses and surprisal of each causal LM in one pass
     sets = [feat.build(s, alpha=params.alpha, n_pcs=params.n_pcs, seed=params.seed) for s in specs]
     times = alice.volume_times()
     nuisance = drift_regressors(times).to_numpy(float)
