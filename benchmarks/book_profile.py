@@ -61,6 +61,17 @@ def page_times(tree: Path) -> dict[str, float]:
     return dict(sorted(pages.items(), key=lambda kv: -kv[1]))
 
 
+def boot_time() -> int | None:
+    """Boot time of this machine (seconds since the epoch), from ``/proc/stat``."""
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def portable_command(argv: list[str]) -> str:
     """The command as a reader would type it: the built tree is named CLONE.
 
@@ -87,6 +98,11 @@ def main() -> None:
     ap.add_argument("--tree", type=Path, required=True, help="a tree make book has built")
     ap.add_argument("--make-book-s", type=float, required=True, help="make book wall time")
     ap.add_argument("--workers", type=int, default=2, help="workers of the grid")
+    ap.add_argument(
+        "--with-series",
+        action="store_true",
+        help="the build had the Qwen weights in its data home (the model-size series)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results" / "book_profile.json")
     args = ap.parse_args()
     tree = args.tree.resolve()
@@ -102,6 +118,7 @@ def main() -> None:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "make_book_s": args.make_book_s,
+        "with_series": bool(args.with_series),
         "workers": args.workers,
         "grid_notebook_s": round(grid_sum, 1),
         "grid_wall_estimate_s": round(grid_sum / args.workers, 1),
@@ -109,7 +126,8 @@ def main() -> None:
         "other_s": round(args.make_book_s - grid_sum / args.workers - page_sum, 1),
         "grids": {g: {"sum_s": round(sum(r.values()), 1), "runs": r} for g, r in grids.items()},
         "pages": pages,
-        "machine": machine(),
+        # The boot time tells whether two records come from one machine (one session).
+        "machine": machine() | {"boot_time": boot_time()},
     }
     write_record(args.out, record)
     print(json.dumps({k: v for k, v in record.items() if k not in ("grids", "pages")}, indent=1))
