@@ -385,7 +385,11 @@ if profile_path.is_file():
                 f"series makes a cold build {ratio:.2f} times as long, so it stays within "
                 f"the {BOOK_GOAL_MIN}-minute target on a machine where a cold build without "
                 f"it takes under {BOOK_GOAL_MIN / ratio:.1f} min (`.ci/run` prints that time: "
-                "`make book finished in ... s`)."
+                "`make book finished in ... s`). How steady the machine was: the grid, which "
+                f"does not run the series, took {sp_['grid_notebook_s']:.0f} s of notebook "
+                f"execution with the series and {bp['grid_notebook_s']:.0f} s without it "
+                f"(ratio {sp_['grid_notebook_s'] / bp['grid_notebook_s']:.2f}; at 1 the "
+                "machine ran at the same speed in both builds)."
             )
         else:
             text += (
