@@ -37,9 +37,8 @@ import xarray as xr
 from . import __version__
 from .stimuli import StoryStimulus, load_stimulus
 
+#: Window settings of the surprisal pass (``extract``'s defaults too: a test checks it).
 DEFAULTS = {"context": 512, "stride": 256, "seed": 0}
-"""Window settings of the surprisal pass; the same as :func:`analysis_lib.extraction.extract`
-uses by default, so that :func:`cached_story_pass` can serve both from one pass."""
 
 
 class TokenScorer:
@@ -322,7 +321,9 @@ def cached_story_pass(
     path, meta = _cache_paths(model, stim, settings)
     table = _read_table(path, meta)
     scorer = TokenScorer() if table is None else None
-    responses = cached_extract(model, stim, progress=False, seed=seed, lm_scorer=scorer)
+    # The windows are the surprisal's (spelt out, so the scores match their cache key);
+    # they are also the extraction's defaults, so the responses are its default entry.
+    responses = cached_extract(model, stim, progress=False, lm_scorer=scorer, **settings)
     if table is None:
         if scorer.done:
             table = scorer.table(stim)

@@ -199,6 +199,13 @@ def test_one_story_pass_fills_the_extraction_and_surprisal_caches(monkeypatch, t
         return real(*args, **kwargs)
 
     monkeypatch.setattr(extraction, "story_word_features", counted)
+    # the surprisal windows are the extraction's defaults: one pass is the default entry
+    ex = extraction._EXTRACT_DEFAULTS
+    assert surprisal.DEFAULTS == {
+        "context": ex["context"],
+        "stride": ex["stride"] or ex["context"] // 2,
+        "seed": ex["seed"],
+    }
     responses, table = surprisal.cached_story_pass("tiny-llama", stim)
     assert passes == [True]  # one pass, scored
     np.testing.assert_array_equal(responses.values, plain.values)
