@@ -39,8 +39,10 @@ absolute path to a folder that holds only this run's results) and ``run_id``. Ex
 notebooks go to ``<runs_dir>/<grid>/<run_id>.ipynb`` and results to
 ``<results_dir>/<grid>/<run_id>/``.
 
-Grids run in the order the configuration lists them; the runs of one grid run in
-parallel. A grid that reads what earlier grids wrote names them in ``depends_on``; a run
+A run starts as soon as the runs it depends on have finished (not when the whole of
+their grids has): the workers stay busy while one long run of an earlier grid is still
+going, and among the runs that can start, those on the longest chain of dependents go
+first. A grid that reads what earlier grids wrote names them in ``depends_on``; a run
 depends on the runs of those grids that agree with it on their varying parameters
 (``study-a-encode`` with ``model=minilm`` depends on ``study-a-atoms`` with
 ``model=minilm``; a grid without that parameter depends on all of them). Their hashes
@@ -631,9 +633,17 @@ def run_grid(
         From :func:`expand`.
     scheduler : str, optional
         Address of an existing dask scheduler (``tcp://host:8786``). Default: a
-        :class:`distributed.LocalCluster` with ``workers`` single-threaded processes.
+        :class:`distributed.LocalCluster` with ``workers`` single-threaded processes,
+        whose notebook kernels get the cores divided among the workers as their BLAS and
+        torch threads (:func:`kernel_thread_env`).
     workers : int, optional
         Workers of the LocalCluster (default: 2).
+
+    Notes
+    -----
+    A run is submitted when every run it depends on is done, with a dask priority of
+    its longest chain of dependents (:func:`_chain_lengths`); a failed run blocks exactly
+    the runs downstream of it.
     force : bool
         Run even the runs whose hash is unchanged.
     progress : bool
@@ -661,40 +671,60 @@ def run_grid(
 
     cluster = None
     if scheduler is None:
+        n_workers = workers or 2
         cluster = LocalCluster(
-            n_workers=workers or 2,
+            n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the notebook kernels inherit these: the workers share the cores instead of
+            # each kernel starting one thread per core (oversubscribed BLAS and torch)
+            env=kernel_thread_env(n_workers),
         )
     client = Client(scheduler or cluster)
-    broken: set[tuple[str, str]] = set()
+    key = _key
+    pending = {key(r): r for r in todo}
+    waiting = {key(r): {key(u) for u in r.upstream if key(u) in pending} for r in todo}
+    dependents: dict[tuple[str, str], list[Run]] = {k: [] for k in pending}
+    for run in todo:
+        for up in waiting[key(run)]:
+            dependents[up].append(run)
+    priority = _chain_lengths(todo, dependents)
+    futures = as_completed()
     try:
         bar = tqdm(total=len(todo), desc="notebook runs", disable=None if progress else True)
-        for stage in _stages(todo):
-            ready = []
-            for run in stage:
-                bad = [
-                    f"{u.grid}/{u.run_id}" for u in run.upstream if (u.grid, u.run_id) in broken
-                ]
-                if bad:
-                    more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-                    results[(run.grid, run.run_id)] = RunResult(
-                        run.run_id, run.grid, "blocked", error=f"upstream {bad[0]}{more} failed"
-                    )
-                    broken.add((run.grid, run.run_id))
-                    bar.update(1)
-                else:
-                    ready.append(run)
-            futures = client.map(execute_run, ready, pure=False)
-            for future in as_completed(futures):
-                result = future.result()
-                results[(result.grid, result.run_id)] = result
+
+        def submit(run: Run) -> None:
+            # longest chains of dependents first, then the configuration's order
+            futures.add(client.submit(execute_run, run, pure=False, priority=priority[key(run)]))
+
+        def block(run: Run, failed: Run) -> None:
+            """Mark ``run`` and everything downstream of it as not run."""
+            if key(run) in results:
+                return
+            error = f"upstream {failed.grid}/{failed.run_id} failed"
+            results[key(run)] = RunResult(run.run_id, run.grid, "blocked", error=error)
+            bar.update(1)
+            for child in dependents[key(run)]:
+                block(child, failed)
+
+        for run in todo:
+            if not waiting[key(run)]:
+                submit(run)
+        for future in futures:
+            result = future.result()
+            run = pending[(result.grid, result.run_id)]
+            results[key(run)] = result
+            bar.update(1)
+            bar.set_postfix_str(f"{result.status}: {result.grid}/{result.run_id}")
+            for child in dependents[key(run)]:
                 if result.status == "failed":
-                    broken.add((result.grid, result.run_id))
-                bar.update(1)
-                bar.set_postfix_str(f"{result.status}: {result.grid}/{result.run_id}")
+                    block(child, run)
+                    continue
+                waiting[key(child)].discard(key(run))
+                if not waiting[key(child)] and key(child) not in results:
+                    submit(child)
         bar.close()
     finally:
         client.close()
@@ -718,12 +748,55 @@ def _fill_templates(params: dict, results_dir: Path, grid: str) -> dict:
     return out
 
 
-def _stages(runs: list[Run]) -> list[list[Run]]:
-    """Group runs by grid, keeping the order in which grids first appear."""
-    stages: dict[str, list[Run]] = {}
+def _key(run: Run) -> tuple[str, str]:
+    return (run.grid, run.run_id)
+
+
+def _chain_lengths(
+    runs: list[Run], dependents: Mapping[tuple[str, str], list[Run]]
+) -> dict[tuple[str, str], int]:
+    """Dask priority of each run: the number of runs on its longest chain of dependents.
+
+    A run that others wait on starts before a run of the same readiness that nobody
+    waits on, so the last runs of a grid do not leave a worker idle at the end.
+    """
+    length: dict[tuple[str, str], int] = {}
+
+    def chain(run: Run) -> int:
+        k = _key(run)
+        if k not in length:
+            length[k] = 1 + max((chain(c) for c in dependents.get(k, ())), default=0)
+        return length[k]
+
     for run in runs:
-        stages.setdefault(run.grid, []).append(run)
-    return list(stages.values())
+        chain(run)
+    return length
+
+
+def kernel_thread_env(n_workers: int, cores: int | None = None) -> dict[str, str]:
+    """Thread counts for the notebook kernels of ``n_workers`` workers sharing ``cores``.
+
+    Parameters
+    ----------
+    n_workers : int
+        Workers running one notebook each at a time.
+    cores : int, optional
+        CPU cores (default: those this process may run on).
+
+    Returns
+    -------
+    dict
+        ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` (read by torch
+        and numpy's BLAS at start-up): the cores divided among the workers, at least 1.
+        A variable already set in the environment is kept.
+    """
+    if cores is None:
+        cores = (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        )
+    threads = str(max(1, int(cores or 1) // max(1, int(n_workers))))
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    return {name: os.environ.get(name, threads) for name in names}
 
 
 def summarize(results: list[RunResult]) -> str:

@@ -133,6 +133,96 @@ def test_depends_on_propagates_changes(project):
         grid.expand(cfg)
 
 
+TIMED_NOTEBOOK = textwrap.dedent(
+    """\
+    # %% tags=["parameters"]
+    x = 1
+    wait = 0.0
+    results_dir = "."
+    run_id = "default"
+
+    # %%
+    import json, pathlib, time
+    time.sleep(wait * (x - 1))
+    out = pathlib.Path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "end.json").write_text(json.dumps({"end": time.time()}))
+    """
+)
+
+
+def test_a_run_starts_when_its_own_upstream_is_done_not_its_whole_grid(tmp_path):
+    """Two workers: after/x=1 needs only demo/x=1, so it runs while demo/x=2 still sleeps
+    (a barrier between grids would start it after demo/x=2)."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "timed.py").write_text(TIMED_NOTEBOOK)
+    cfg = {
+        "grids": [
+            {
+                "name": "demo",
+                "notebook": "notebooks/timed.py",
+                "parameters": {"x": [1, 2]},
+                "fixed": {"wait": 20.0},  # x=2 sleeps 20 s, x=1 not at all
+            },
+            {
+                "name": "after",
+                "notebook": "notebooks/timed.py",
+                "depends_on": ["demo"],
+                "parameters": {"x": [1, 2]},
+            },
+        ]
+    }
+    (tmp_path / "configs").mkdir()
+    runs = grid.expand(grid.load_config(_write_config(tmp_path, cfg)))
+    results = grid.run_grid(runs, workers=2, progress=False)
+    assert all(r.status == "done" for r in results), grid.summarize(results)
+
+    def end(grid_name, rid):
+        return json.loads((tmp_path / "results" / grid_name / rid / "end.json").read_text())["end"]
+
+    assert end("after", "x=1") < end("demo", "x=2")
+
+
+def test_priority_is_the_longest_chain_of_dependents(project):
+    _root, path = project
+    cfg = grid.load_config(path)
+    cfg["grids"][0]["parameters"] = {"x": [1, 2]}
+    cfg["grids"].append(
+        {
+            "name": "middle",
+            "notebook": "notebooks/double.py",
+            "depends_on": ["demo"],
+            "parameters": {"x": [1]},
+        }
+    )
+    cfg["grids"].append(
+        {"name": "last", "notebook": "notebooks/double.py", "depends_on": ["middle"]}
+    )
+    runs = grid.expand(cfg)
+    dependents = {grid._key(r): [] for r in runs}
+    for r in runs:
+        for u in r.upstream:
+            dependents[grid._key(u)].append(r)
+    length = grid._chain_lengths(runs, dependents)
+    assert length == {
+        ("demo", "x=1"): 3,
+        ("demo", "x=2"): 1,
+        ("middle", "x=1"): 2,
+        ("last", "default"): 1,
+    }
+
+
+def test_kernel_threads_divide_the_cores_and_keep_a_user_setting(monkeypatch):
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert grid.kernel_thread_env(2, cores=2)["OMP_NUM_THREADS"] == "1"
+    assert grid.kernel_thread_env(1, cores=2)["OMP_NUM_THREADS"] == "2"
+    assert grid.kernel_thread_env(3, cores=8)["OPENBLAS_NUM_THREADS"] == "2"
+    assert grid.kernel_thread_env(4, cores=2)["MKL_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert grid.kernel_thread_env(2, cores=2)["OMP_NUM_THREADS"] == "3"
+
+
 def test_templates_fill_results_and_parameters(project):
     root, path = project
     cfg = grid.load_config(path)
