@@ -323,7 +323,7 @@ def cached_film_atoms(params: FilmAtomsParams, *, progress: bool = False) -> xr.
     """
     from .codehash import code_digest
     from .datasets import partly_cloudy as pc
-    from .io import read_cache, write_netcdf
+    from .io import cache_lock, read_cache, write_netcdf
     from .paths import data_home
 
     ids = list(params.subjects) if params.subjects else pc.subjects()
@@ -339,9 +339,12 @@ def cached_film_atoms(params: FilmAtomsParams, *, progress: bool = False) -> xr.
     cached = read_cache(path)
     if cached is not None:
         return cached
-    ds = film_atoms(params, progress=progress)
-    write_netcdf(ds, path)
-    return read_cache(path)
+    with cache_lock(path):  # parallel pages of the book compute it once
+        cached = read_cache(path)
+        if cached is None:
+            write_netcdf(film_atoms(params, progress=progress), path)
+            cached = read_cache(path)
+    return cached
 
 
 #: Pretrained text models of the book's chapter, each with the random-weight model of its

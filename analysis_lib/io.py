@@ -265,6 +265,42 @@ def read_netcdf(path: str | os.PathLike[str], *, variable: str | None = None):
     return ds[variable]
 
 
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (POSIX ``flock``) inside the block.
+
+    The lock is released when the block ends or the process dies, so parallel processes
+    (the notebooks of a grid, the pages of a parallel book build) compute a cached result
+    once: the first computes it, the others wait and then read it. Without ``fcntl``
+    (not POSIX) there is no lock: concurrent processes then compute identical files,
+    each written atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The lock file (created, with its folder, when missing; never removed).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cache_lock(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[None]:
+    """:func:`file_lock` on ``.<name>.lock`` next to the cache file ``path``."""
+    path = Path(path)
+    return file_lock(path.with_name(f".{path.name}.lock"))
+
+
 def read_cache(path: str | os.PathLike[str], *, variable: str | None = None):
     """Read a cached netCDF result, or None when it must be recomputed.
 

@@ -91,6 +91,37 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     assert target.read_text() == "old"
 
 
+_LOCKED_WORK = """
+import sys, time
+from analysis_lib import io
+lock, log, name = sys.argv[1:4]
+with io.file_lock(lock):
+    with open(log, "a") as f:
+        f.write(f"{name} in {time.time()}\\n")
+    time.sleep(1.0)
+    with open(log, "a") as f:
+        f.write(f"{name} out {time.time()}\\n")
+"""
+
+
+def test_file_lock_lets_one_process_in_at_a_time(tmp_path):
+    """Two processes on one lock: their critical sections do not overlap."""
+    lock, log = tmp_path / "sub" / ".x.lock", tmp_path / "log.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _LOCKED_WORK, str(lock), str(log), name], env=env)
+        for name in ("a", "b")
+    ]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[1] for e in events] == ["in", "out", "in", "out"]
+    assert events[0][0] == events[1][0] and events[2][0] == events[3][0] != events[0][0]
+    assert float(events[2][2]) >= float(events[1][2])
+    with io.cache_lock(tmp_path / "cache" / "r.nc"):
+        pass
+    assert (tmp_path / "cache" / ".r.nc.lock").is_file()  # next to the cache file, hidden
+
+
 def test_read_netcdf_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nope\.nc"):
         io.read_netcdf(tmp_path / "nope.nc")

@@ -386,7 +386,7 @@ def cached_compare(params: CompareParams, *, progress: bool = True) -> xr.Datase
     """
     from .. import __version__
     from ..datasets import alice
-    from ..io import read_netcdf, write_netcdf
+    from ..io import cache_lock, read_netcdf, write_netcdf
     from ..paths import data_home
 
     files = sorted((alice.data_dir() / params.radius).glob("s*-timecourses.txt"))
@@ -401,14 +401,16 @@ def cached_compare(params: CompareParams, *, progress: bool = True) -> xr.Datase
         json.dumps(payload, sort_keys=True, default=list).encode()
     ).hexdigest()[:32]
     path = data_home() / "cache" / "compare" / f"{digest}.nc"
-    if path.is_file():
-        ds = read_netcdf(path)
-        for note in json.loads(ds.attrs.get("excluded", "[]")):
-            warnings.warn(note, UserWarning, stacklevel=2)
-        return ds
-    ds = compare(params, progress=progress)
-    write_netcdf(ds, path)
-    return read_netcdf(path)
+    if not path.is_file():
+        # parallel pages of the book that need the same comparison compute it once
+        with cache_lock(path):
+            if not path.is_file():
+                write_netcdf(compare(params, progress=progress), path)
+                return read_netcdf(path)
+    ds = read_netcdf(path)
+    for note in json.loads(ds.attrs.get("excluded", "[]")):
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return ds
 
 
 def summary_table(ds: xr.Dataset) -> pd.DataFrame:

@@ -247,7 +247,7 @@ def cached_isc(
     import warnings
 
     from ..codehash import code_digest
-    from ..io import read_cache, write_netcdf
+    from ..io import cache_lock, read_cache, write_netcdf
     from ..paths import data_home
 
     def table(frame):
@@ -266,13 +266,16 @@ def cached_isc(
     path = data_home() / "cache" / "isc" / f"{digest.hexdigest()[:32]}.nc"
     cached = read_cache(path)
     if cached is None:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = isc(params, bold, pairs=pairs, people=people, progress=progress)
-        notes = [str(w.message) for w in caught if "IProgress" not in str(w.message)]
-        result.attrs["stage_warnings"] = json.dumps(notes)
-        write_netcdf(result, path)
-        cached = read_cache(path)
+        with cache_lock(path):  # parallel pages of the book compute it once
+            cached = read_cache(path)
+            if cached is None:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    result = isc(params, bold, pairs=pairs, people=people, progress=progress)
+                notes = [str(w.message) for w in caught if "IProgress" not in str(w.message)]
+                result.attrs["stage_warnings"] = json.dumps(notes)
+                write_netcdf(result, path)
+                cached = read_cache(path)
     for note in json.loads(cached.attrs.get("stage_warnings", "[]")):
         warnings.warn(note, UserWarning, stacklevel=2)
     return cached

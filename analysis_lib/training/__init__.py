@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io import file_lock
 from ..models.registry import TWINS, tiny_config
 from ..models.tiny import load_tiny
 from ..models.weights import files_sha256
@@ -280,24 +281,6 @@ def deterministic(seed: int, threads: int) -> Iterator[None]:
         torch.set_num_threads(old_threads)
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on ``path`` (POSIX ``flock``; released if the process dies),
-    so that parallel processes (e.g. notebooks of the book) train a model only once."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock (concurrent trainings write identical files)
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _world(params: TrainingParams, progress: bool) -> tuple[world.PairSet, world.PairSet]:
     train_set = world.make_pairs(
         params.n_train_scenes, params.frames_per_scene, "train", params.seed, progress=progress
@@ -431,7 +414,7 @@ def train(
     folder = cache_folder(name, params)
     if is_trained(name, params) and not force:
         return folder
-    with _lock(folder.parent / f".{folder.name}.lock"):
+    with file_lock(folder.parent / f".{folder.name}.lock"):
         if is_trained(name, params) and not force:  # trained by another process meanwhile
             return folder
         _train_unlocked(name, params, folder, progress, evaluate_twin)
