@@ -638,12 +638,6 @@ def run_grid(
         torch threads (:func:`kernel_thread_env`).
     workers : int, optional
         Workers of the LocalCluster (default: 2).
-
-    Notes
-    -----
-    A run is submitted when every run it depends on is done, with a dask priority of
-    its longest chain of dependents (:func:`_chain_lengths`); a failed run blocks exactly
-    the runs downstream of it.
     force : bool
         Run even the runs whose hash is unchanged.
     progress : bool
@@ -654,6 +648,12 @@ def run_grid(
     list of RunResult
         One per run, in the order of ``runs``. A run whose upstream run failed (or was
         blocked) is not executed: its status is ``blocked``.
+
+    Notes
+    -----
+    A run is submitted when every run it depends on is done, with a dask priority of
+    its longest chain of dependents (:func:`_chain_lengths`); a failed run blocks exactly
+    the runs downstream of it.
     """
     from tqdm.auto import tqdm
 

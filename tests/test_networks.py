@@ -260,6 +260,35 @@ def test_spin_map_identical_to_network(gray):
     np.testing.assert_array_equal(again["p"].values, p)
 
 
+def test_spin_rotations_are_cached_and_identical_to_brainspace(gray, monkeypatch):
+    """The cached rotations are brainspace's, chunk for chunk; a second null reads them
+    (no brainspace call); a file of the wrong shape is an error naming it."""
+    from analysis_lib.networks.nulls import SpinNull
+
+    g, _ = gray
+    xyz, left = sphere_coordinates(g[:400])
+    spin = SpinNull(xyz, left, n_perm=25, seed=3, chunk=10)
+    fresh = list(spin._compute_chunks())
+    assert not spin.cache_path().exists()
+    first = list(spin.index_chunks())
+    assert [c.shape for c in first] == [(10, 400), (10, 400), (5, 400)]
+    for a, b in zip(first, fresh, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert spin.cache_path().is_file()
+
+    def no_brainspace(self):
+        raise AssertionError("recomputed the rotations")
+
+    monkeypatch.setattr(SpinNull, "_compute_chunks", no_brainspace)
+    again = list(SpinNull(xyz, left, n_perm=25, seed=3, chunk=10).index_chunks())
+    np.testing.assert_array_equal(np.concatenate(again), np.concatenate(fresh))
+    other = SpinNull(xyz, left, n_perm=25, seed=4, chunk=10)
+    assert other.cache_path() != spin.cache_path()  # another seed, another file
+    np.save(other.cache_path(), np.zeros((3, 400), np.int32))
+    with pytest.raises(ValueError, match=other.cache_path().name):
+        list(other.index_chunks())
+
+
 def test_sphere_coordinates_on_unit_sphere():
     xyz, left = sphere_coordinates(np.array([0, 100, 29696, 59411]))
     np.testing.assert_allclose(np.linalg.norm(xyz, axis=1), 100, rtol=1e-3)

@@ -137,7 +137,56 @@ class SpinNull:
         self.chunk = int(chunk)
 
     def index_chunks(self) -> Iterator[np.ndarray]:
-        """Yield arrays of shape (n_rot, n) of source indices: null[p, i] = x[idx[p, i]]."""
+        """Yield arrays of shape (n_rot, n) of source indices: null[p, i] = x[idx[p, i]].
+
+        The rotations depend only on the points, ``n_perm``, ``seed`` and ``chunk``, so
+        they are computed once and kept in ``$ANALYSIS_LIB_DATA/cache/spins`` (an ``.npy``
+        file, read without pickle): every model's maps on the same points are tested
+        against the same rotations, and the next test reads them instead of recomputing.
+        """
+        path = self.cache_path()
+        if not path.is_file():
+            from ..io import atomic_path, cache_lock
+
+            with cache_lock(path):  # parallel runs compute the rotations once
+                if not path.is_file():
+                    with atomic_path(path) as tmp:
+                        out = np.lib.format.open_memmap(
+                            tmp, mode="w+", dtype=np.int32, shape=(self.n_perm, len(self.xyz))
+                        )
+                        done = 0
+                        for block in self._compute_chunks():
+                            out[done : done + len(block)] = block
+                            done += len(block)
+                        out.flush()
+                        del out
+        indices = np.load(path, mmap_mode="r", allow_pickle=False)
+        if indices.shape != (self.n_perm, len(self.xyz)):
+            raise ValueError(
+                f"{path}: spin cache holds shape {indices.shape}, expected "
+                f"{(self.n_perm, len(self.xyz))}; delete the file to recompute it"
+            )
+        for start in range(0, self.n_perm, self.chunk):
+            yield np.asarray(indices[start : start + self.chunk], dtype=np.int64)
+
+    def cache_path(self):
+        """The cache file of these rotations (its name is the digest of what decides them)."""
+        import hashlib
+
+        import brainspace
+
+        from ..codehash import code_digest
+        from ..paths import data_home
+
+        h = hashlib.sha256()
+        h.update(f"{code_digest([__name__])} brainspace {brainspace.__version__}\n".encode())
+        h.update(f"{self.n_perm} {self.seed} {self.chunk}\n".encode())
+        h.update(np.ascontiguousarray(self.xyz, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(self.is_left, dtype=bool).tobytes())
+        return data_home() / "cache" / "spins" / f"{h.hexdigest()[:32]}.npy"
+
+    def _compute_chunks(self) -> Iterator[np.ndarray]:
+        """The rotations, ``chunk`` at a time, from brainspace (see :meth:`index_chunks`)."""
         from brainspace.null_models import SpinPermutations
 
         left = np.flatnonzero(self.is_left)

@@ -28,7 +28,9 @@
 # %% tags=["remove-cell"]
 import ast
 import json
+import pprint
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -440,10 +442,22 @@ for name in status[status.status == "run"].benchmark:
 #
 # Every value of every results file, for reference.
 
+
 # %% tags=["hide-output"]
+def full_value(key: str, value) -> str:
+    """``key: value`` with a list or table value folded into lines of at most ~100
+    characters (a line of thousands of characters is unreadable, and slow to render)."""
+    text = (
+        value
+        if isinstance(value, str)
+        else pprint.pformat(value, width=96, compact=True, sort_dicts=False)
+    )
+    # paths recorded on the benchmark machine say nothing about this copy
+    text = MACHINE_PATH.sub("<path on the benchmark machine>", text)
+    lines = [piece for line in text.splitlines() for piece in textwrap.wrap(line, 96) or [""]]
+    return f"  {key}: " + "\n      ".join(lines)
+
+
 for name in status[status.status == "run"].benchmark:
-    flat = details[name + ":all"]
     print(f"== {name}")
-    for k, v in flat.items():
-        # paths recorded on the benchmark machine say nothing about this copy
-        print(f"  {k}: {MACHINE_PATH.sub('<path on the benchmark machine>', str(v))}")
+    print("\n".join(full_value(k, v) for k, v in details[name + ":all"].items()))
