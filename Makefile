@@ -51,10 +51,13 @@ weights: install
 
 GRID ?= configs/default.yaml
 GRID_FLAGS ?=
+# Sphinx processes of the book build (pages execute that many at a time; default: the cores)
+BOOK_JOBS ?=
 
 # Execute the default analyses (a resumable grid of papermill runs on dask; a run re-executes
 # when its notebook, parameters, inputs or the library code it imports changed), then build
-# the book, whose chapters read the results and render the executed runs.
+# the book, whose chapters read the results and render the executed runs (book/_build.py:
+# jupyter-book's build with BOOK_JOBS Sphinx processes, so that many pages execute at a time).
 # The execution cache of the chapters is keyed on the page sources only, so it is dropped
 # when the library code or the book's helper modules changed (their digest differs from
 # the one stamped by the last successful build) or when a result is newer than that build:
@@ -70,7 +73,7 @@ book: install
 		echo "library code or results changed since the last build: re-executing the chapters"; \
 		rm -rf _build/.jupyter_cache _build/.doctrees; fi; \
 	mkdir -p _build && echo "$$digest" > $(RESULTS_STAMP).next
-	$(BIN)/jupyter-book build . --path-output . $(JB_FLAGS)
+	$(PY) book/_build.py $(if $(BOOK_JOBS),--jobs $(BOOK_JOBS)) build . --path-output . $(JB_FLAGS)
 	@mv $(RESULTS_STAMP).next $(RESULTS_STAMP) && touch $(RESULTS_STAMP)
 	@echo "Book written to _build/html/index.html"
 

@@ -8,7 +8,9 @@ the clean clone that ``.ci/run`` builds) and records, from what the build wrote,
   notebooks under ``book/runs``), summed per grid; the grid runs on a LocalCluster of
   single-threaded workers, so its wall time is about this sum divided by the workers;
 - each page's execution time (``execution_seconds`` of the jupyter-cache records in
-  ``_build/.jupyter_cache``), pages run one after another;
+  ``_build/.jupyter_cache``) and, where ``book/_build.py`` executed the pages several at a
+  time before the build, that step's measured wall time and jobs
+  (``_build/.page_execution.json``); otherwise the pages ran one after another;
 - the wall time of ``make book`` as ``.ci/run`` printed it (``--make-book-s``).
 
 Exact command (after ``.ci/run`` in a clean clone CLONE, whose log says
@@ -110,6 +112,8 @@ def main() -> None:
     pages = page_times(tree)
     grid_sum = sum(sum(r.values()) for r in grids.values())
     page_sum = sum(pages.values())
+    step = tree / "_build" / ".page_execution.json"
+    step = json.loads(step.read_text()) if step.is_file() else {"jobs": 1, "wall_s": page_sum}
     commit = subprocess.run(
         ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -123,7 +127,9 @@ def main() -> None:
         "grid_notebook_s": round(grid_sum, 1),
         "grid_wall_estimate_s": round(grid_sum / args.workers, 1),
         "page_execution_s": round(page_sum, 1),
-        "other_s": round(args.make_book_s - grid_sum / args.workers - page_sum, 1),
+        "page_jobs": int(step["jobs"]),
+        "page_wall_s": round(float(step["wall_s"]), 1),
+        "other_s": round(args.make_book_s - grid_sum / args.workers - float(step["wall_s"]), 1),
         "grids": {g: {"sum_s": round(sum(r.values()), 1), "runs": r} for g, r in grids.items()},
         "pages": pages,
         # The boot time tells whether two records come from one machine (one session).

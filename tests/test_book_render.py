@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -134,3 +135,86 @@ def test_book_profile_records_its_command_without_the_machine_path():
     assert records
     for path in records:
         assert check.MACHINE_PATH.search(path.read_text()) is None, path.name
+
+
+def _book_build(monkeypatch):
+    """book/_build.py imported by name (its worker processes import it the same way)."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT / "book"))
+    return importlib.import_module("_build")
+
+
+def _tiny_book(root: Path) -> None:
+    """A two-page book: a py:percent page, a MyST notebook and a plain Markdown page."""
+    (root / "_config.yml").write_text(
+        "title: tiny\n"
+        "execute:\n  execute_notebooks: cache\n  cache: _build/.jupyter_cache\n"
+        "  timeout: 120\n"
+        "sphinx:\n  config:\n    nb_custom_formats:\n      .py:\n"
+        "        - jupytext.reads\n        - fmt: py:percent\n"
+    )
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: page\n  - file: plain\n"
+    )
+    (root / "intro.md").write_text(
+        "---\njupytext:\n  text_representation:\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  name: python3\n---\n"
+        "# Intro\n\n```{code-cell} ipython3\nprint('intro ran', 6 * 7)\n```\n"
+    )
+    (root / "page.py").write_text(
+        "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n"
+        "#     name: python3\n# ---\n\n# %% [markdown]\n# # Page\n\n# %%\n"
+        "import os\nprint('page ran in', os.path.basename(os.getcwd()))\n"
+    )
+    (root / "plain.md").write_text("# Plain\n\nNo code.\n")
+
+
+def test_pages_executed_in_parallel_are_the_ones_jupyter_book_then_renders(tmp_path, monkeypatch):
+    """book/_build.py executes the two notebook pages (not the plain page) into the cache
+    under the keys MyST-NB computes: the build that follows executes nothing."""
+    import os
+    import subprocess
+
+    build = _book_build(monkeypatch)
+    book = tmp_path / "book"
+    book.mkdir()
+    _tiny_book(book)
+    monkeypatch.chdir(book)  # the cache path of _config.yml is relative, as for `make book`
+    config = build.book_config(book)
+    pages = build.notebook_pages(book, config)
+    assert [p.name for p in pages] == ["intro.md", "page.py"]
+    counts = build.pre_execute(book, 2)
+    assert counts == {"cached": 0, "executed": 2, "failed": 0}
+    step = json.loads((book / "_build" / build.PAGE_RECORD).read_text())
+    assert step["jobs"] == 2 and step["executed"] == 2 and step["wall_s"] > 0
+    assert build.pre_execute(book, 2) == {"cached": 2, "executed": 0, "failed": 0}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "book" / "_build.py"), "--jobs", "1", "build", str(book)],
+        cwd=book,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    log = out.stdout + out.stderr
+    assert "Executing notebook" not in log, log
+    assert log.count("Using cached notebook") == 2, log
+    html = (book / "_build" / "html" / "page.html").read_text()
+    assert "page ran in book" in html  # executed in the page's folder, as MyST-NB does
+    assert "intro ran 42" in (book / "_build" / "html" / "intro.html").read_text()
+
+
+def test_a_page_that_fails_is_left_to_the_build(tmp_path, monkeypatch):
+    build = _book_build(monkeypatch)
+    book = tmp_path / "book"
+    book.mkdir()
+    _tiny_book(book)
+    monkeypatch.chdir(book)
+    page = book / "page.py"
+    page.write_text(page.read_text() + "raise RuntimeError('this page fails')\n")
+    assert build.pre_execute(book, 2) == {"cached": 0, "executed": 1, "failed": 1}
+    with pytest.raises(SystemExit):
+        build.main(["--jobs", "0", "build", str(book)])

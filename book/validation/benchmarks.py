@@ -358,7 +358,13 @@ def profile_text(bp: dict, path) -> str:
         + f": {bp['make_book_s']:.0f} s in all, of which the grid's runs about "
         f"{bp['grid_wall_estimate_s']:.0f} s ({bp['grid_notebook_s']:.0f} s of notebook "
         f"execution on {bp['workers']} single-threaded workers), the pages' execution "
-        f"{bp['page_execution_s']:.0f} s and Sphinx and the rest {bp['other_s']:.0f} s"
+        + (
+            f"{bp['page_wall_s']:.0f} s ({bp['page_execution_s']:.0f} s of page execution, "
+            f"{bp['page_jobs']} pages at a time)"
+            if bp.get("page_jobs", 1) > 1
+            else f"{bp['page_execution_s']:.0f} s (one page after another)"
+        )
+        + f" and Sphinx and the rest {bp['other_s']:.0f} s"
     )
 
 
