@@ -51,13 +51,14 @@ weights: install
 
 GRID ?= configs/default.yaml
 GRID_FLAGS ?=
-# Sphinx processes of the book build (pages execute that many at a time; default: the cores)
+# Pages of the book executed at a time before jupyter-book renders them (default: the cores;
+# 1: jupyter-book executes them one after another)
 BOOK_JOBS ?=
 
 # Execute the default analyses (a resumable grid of papermill runs on dask; a run re-executes
 # when its notebook, parameters, inputs or the library code it imports changed), then build
 # the book, whose chapters read the results and render the executed runs (book/_build.py:
-# jupyter-book's build with BOOK_JOBS Sphinx processes, so that many pages execute at a time).
+# the pages executed BOOK_JOBS at a time into the execution cache, then jupyter-book's build).
 # The execution cache of the chapters is keyed on the page sources only, so it is dropped
 # when the library code or the book's helper modules changed (their digest differs from
 # the one stamped by the last successful build) or when a result is newer than that build:

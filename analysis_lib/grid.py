@@ -678,8 +678,8 @@ def run_grid(
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-            # the notebook kernels inherit these: the workers share the cores instead of
-            # each kernel starting one thread per core (oversubscribed BLAS and torch)
+            # the notebook kernels inherit these: the cores divided among the workers
+            # (dask's own default is one thread per worker process, whatever the cores)
             env=kernel_thread_env(n_workers),
         )
     client = Client(scheduler or cluster)

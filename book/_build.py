@@ -9,7 +9,7 @@ another while Sphinx reads them, leaving a core idle whenever a page runs on one
 page is read with the reader MyST-NB uses, executed in its folder as MyST-NB does
 (``jupyter_cache``'s ``single_nb_execution``, the configured timeout) and stored in the
 execution cache of ``_config.yml``; jupyter-book then finds every page there and renders
-it, so the executed pages and the HTML are what a one-page-at-a-time build gives.
+it: the same pages, executed the same way (each kernel with its share of the cores, below).
 
 Pages start longest first, by the page times of the newest build profile record
 (``benchmarks/results/book_profile*.json``), then in the order of the table of contents.

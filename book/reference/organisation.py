@@ -110,8 +110,9 @@ display(Markdown("\n".join(lines)))
 # includes a digest of the library code it imports ({mod}`analysis_lib.codehash`), so a
 # change in the code re-runs exactly the runs that depend on it. A run starts as soon as
 # the runs it depends on are done, not when their whole grid is. `make book` then builds
-# the book with `book/_build.py`: jupyter-book's build with Sphinx reading, and so
-# executing, `BOOK_JOBS` pages at a time (default: the cores); a stage that several pages
+# the book with `book/_build.py`: it executes the pages `BOOK_JOBS` at a time (default:
+# the cores) into the execution cache, then runs jupyter-book's build, which renders them
+# from there; a stage that several pages
 # read (the Alice comparison, the film atoms, the ISC) is computed once, under a file lock
 # ({func}`analysis_lib.io.cache_lock`).
 #
